@@ -1,0 +1,23 @@
+/* strata-box: the only part of Strata that makes namespace, mount, xattr and mknod calls.
+ * main() reads the subcommand and hands over to one named step per concern. */
+#include <stdio.h>
+#include <string.h>
+
+#define STRATA_BOX_VERSION "0.1.0"
+
+static int usage(FILE *out) {
+  fputs("usage: strata-box run|apply|scan [OPTIONS]\n"
+        "       strata-box --version\n", out);
+  return out == stderr ? 2 : 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) return usage(stderr);
+  if (strcmp(argv[1], "--version") == 0) {
+    puts("strata-box " STRATA_BOX_VERSION);
+    return 0;
+  }
+  if (strcmp(argv[1], "--help") == 0) return usage(stdout);
+  fprintf(stderr, "strata-box: unknown subcommand '%s'; try 'strata-box --help'\n", argv[1]);
+  return 2;
+}
