@@ -29,8 +29,8 @@ tar --sort=name --mtime=@"$SOURCE_DATE_EPOCH" --clamp-mtime --owner=0 --group=0 
 if [ -z "${SKIP_DEBIAN:-}" ] && [ ! -s "$CACHE/bookworm.tar" ]; then
   mmdebstrap -q --variant=minbase --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr --skip=output/dev \
     --aptopt='Acquire::Check-Valid-Until "false"' \
-    --customize-hook='rm -f "$1/etc/resolv.conf" "$1/etc/hostname"' bookworm "$CACHE/bookworm.tar.part"
-  mv "$CACHE/bookworm.tar.part" "$CACHE/bookworm.tar"
+    --customize-hook='rm -f "$1/etc/resolv.conf" "$1/etc/hostname"' bookworm "$CACHE/bookworm.part.tar"
+  mv "$CACHE/bookworm.part.tar" "$CACHE/bookworm.tar"
 fi
 [ -n "${SKIP_DEBIAN:-}" ] || cp "$CACHE/bookworm.tar" "$W/bookworm.tar"
 
