@@ -1,0 +1,56 @@
+// One status bar item for the environment in focus (the active editor's spec, else the one being
+// built, else the only spec): not built, building (step n/m), built, locked and reproduced, lock
+// stale, drift. Clicking it shows the log.
+import * as vscode from 'vscode';
+import { isSpecFile, specLabel } from './specs';
+import type { EnvironmentStore, EnvironmentView } from './state';
+import { describeState, stateCodicon } from './views/presentation';
+
+export class StatusBar implements vscode.Disposable {
+  readonly item = vscode.window.createStatusBarItem('strata.status', vscode.StatusBarAlignment.Left, 50);
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor(private readonly store: EnvironmentStore) {
+    this.item.name = 'Strata Environment';
+    this.item.command = 'strata.showLogs';
+    this.subscriptions = [
+      store.onDidChange(() => this.update()),
+      vscode.window.onDidChangeActiveTextEditor(() => this.update()),
+    ];
+    this.update();
+  }
+
+  private focused(): EnvironmentView | undefined {
+    const active = vscode.window.activeTextEditor?.document.uri;
+    if (active && isSpecFile(active)) return this.store.get(active);
+    const all = this.store.all();
+    return all.find((v) => v.state === 'building') ?? (all.length === 1 ? all[0] : undefined);
+  }
+
+  update(): void {
+    const view = this.focused();
+    if (!view) {
+      this.item.hide();
+      return;
+    }
+    const name = view.info?.name ?? specLabel(view.uri);
+    this.item.text = `$(${stateCodicon(view.state)}) ${name}: ${describeState(view.state, view.detail)}`;
+    this.item.tooltip = new vscode.MarkdownString(
+      `Strata environment **${name}**: ${describeState(view.state, view.detail)}` +
+        (view.imageDigest ? `\n\nimage \`${view.imageDigest}\`` : '') +
+        '\n\nClick to show the log.',
+    );
+    this.item.backgroundColor =
+      view.state === 'drift' || view.state === 'failed'
+        ? new vscode.ThemeColor('statusBarItem.errorBackground')
+        : view.state === 'stale'
+          ? new vscode.ThemeColor('statusBarItem.warningBackground')
+          : undefined;
+    this.item.show();
+  }
+
+  dispose(): void {
+    for (const s of this.subscriptions) s.dispose();
+    this.item.dispose();
+  }
+}
