@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "apply.h"
+#include "scan.h"
+
 #define STRATA_BOX_VERSION "0.1.0"
 
 static int usage(FILE *out) {
@@ -18,6 +21,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (strcmp(argv[1], "--help") == 0) return usage(stdout);
+  if (strcmp(argv[1], "apply") == 0) return apply_main(argc, argv);
+  if (strcmp(argv[1], "scan") == 0) return scan_main(argc, argv);
   fprintf(stderr, "strata-box: unknown subcommand '%s'; try 'strata-box --help'\n", argv[1]);
   return 2;
 }
