@@ -1,0 +1,26 @@
+/* The supervisor and the container's init talk over one SOCK_SEQPACKET pair: small fixed
+ * messages, and the pseudo-terminal's master fd passed with SCM_RIGHTS. */
+#ifndef STRATA_CHANNEL_H
+#define STRATA_CHANNEL_H
+
+enum chan_msg {
+  MSG_GO = 1,      /* supervisor -> init: id maps and cgroup are in place */
+  MSG_STARTED,     /* init -> supervisor: the workload's exec succeeded */
+  MSG_EXEC_FAILED, /* value: errno of the failed exec */
+  MSG_SETUP_FAILED, /* value: strata-box exit code of a failure in the workload before exec */
+  MSG_EXITED,      /* value: the workload's wait status */
+  MSG_TTY,         /* carries the pty master fd */
+};
+
+struct chan_message {
+  int type;
+  int value;
+};
+
+/* 0, or -1 with errno. fd < 0: no fd attached. */
+int chan_send(int sock, int type, int value, int fd);
+/* 1 on a message, 0 on end of stream, -1 with errno (EAGAIN when non-blocking and empty).
+ * *fd receives a passed fd or -1 (fd may be NULL when none is expected). */
+int chan_recv(int sock, struct chan_message *m, int *fd);
+
+#endif
