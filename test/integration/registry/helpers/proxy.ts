@@ -1,0 +1,130 @@
+// An HTTP proxy in front of a real registry, for tests: it logs every request with the bytes of
+// its body (to count what a push uploads) and can rewrite answers (to play a hostile registry or a
+// broken network). The Host header is passed on unchanged, so the registry's upload Locations point
+// back at the proxy and every byte goes through it.
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ProxyLogEntry {
+  method: string;
+  path: string;
+  status: number;
+  /** Bytes of the request body (what the client uploaded). */
+  requestBytes: number;
+  authorization?: string;
+}
+
+export interface Rewrite {
+  status?: number;
+  headers?: (h: http.IncomingHttpHeaders) => http.IncomingHttpHeaders;
+  body?: (b: Buffer) => Buffer;
+  /** Answer without asking the registry. */
+  replace?: { status: number; headers: Record<string, string>; body: Buffer };
+}
+
+export type Tamper = (req: {
+  method: string;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+}) => Rewrite | undefined;
+
+export interface Proxy {
+  host: string;
+  url: string;
+  log: ProxyLogEntry[];
+  tamper: Tamper | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startProxy(target: string, bindHost = '127.0.0.1'): Promise<Proxy> {
+  const [targetHost, targetPort] = target.split(':') as [string, string];
+  const proxy: Proxy = { host: '', url: '', log: [], tamper: undefined, stop: async () => {} };
+  const server = http.createServer((req, res) => {
+    const method = req.method ?? 'GET';
+    const path = req.url ?? '/';
+    const entry: ProxyLogEntry = {
+      method,
+      path,
+      status: 0,
+      requestBytes: 0,
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+    };
+    proxy.log.push(entry);
+    const rewrite = proxy.tamper?.({ method, path, headers: req.headers });
+    req.on('data', (chunk: Buffer) => (entry.requestBytes += chunk.length));
+    if (rewrite?.replace) {
+      req.resume();
+      req.on('end', () => {
+        entry.status = rewrite.replace!.status;
+        res.writeHead(rewrite.replace!.status, rewrite.replace!.headers);
+        res.end(rewrite.replace!.body);
+      });
+      return;
+    }
+    const upstream = http.request(
+      { host: targetHost, port: Number(targetPort), method, path, headers: req.headers },
+      (up) => {
+        const status = rewrite?.status ?? up.statusCode ?? 502;
+        entry.status = status;
+        let headers = { ...up.headers };
+        if (!rewrite?.body) {
+          if (rewrite?.headers) headers = rewrite.headers(headers);
+          res.writeHead(status, headers);
+          up.pipe(res);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        up.on('data', (c: Buffer) => chunks.push(c));
+        up.on('end', () => {
+          const body = rewrite.body!(Buffer.concat(chunks));
+          headers['content-length'] = String(body.length);
+          if (rewrite.headers) headers = rewrite.headers(headers);
+          res.writeHead(status, headers);
+          res.end(body);
+        });
+      },
+    );
+    upstream.on('error', (e) => {
+      entry.status = 502;
+      res.writeHead(502);
+      res.end(String(e));
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, bindHost, resolve));
+  const { port } = server.address() as AddressInfo;
+  proxy.host = `${bindHost}:${port}`;
+  proxy.url = `http://${proxy.host}`;
+  proxy.stop = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return proxy;
+}
+
+/** Bytes uploaded through the proxy: blob bodies (PUT/PATCH to uploads) and manifest bodies. */
+export function uploadedBytes(log: ProxyLogEntry[]): {
+  blobs: number;
+  manifests: number;
+  blobPuts: number;
+  manifestPuts: number;
+} {
+  let blobs = 0;
+  let manifests = 0;
+  let blobPuts = 0;
+  let manifestPuts = 0;
+  for (const e of log) {
+    if (
+      (e.method === 'PUT' || e.method === 'PATCH' || e.method === 'POST') &&
+      e.path.includes('/blobs/uploads/')
+    ) {
+      blobs += e.requestBytes;
+      if (e.requestBytes > 0) blobPuts++;
+    } else if (e.method === 'PUT' && e.path.includes('/manifests/')) {
+      manifests += e.requestBytes;
+      manifestPuts++;
+    }
+  }
+  return { blobs, manifests, blobPuts, manifestPuts };
+}
