@@ -16,7 +16,7 @@
 /* Hard limits, checked on both ends: a layer that needs more is refused, not truncated. */
 #define REC_MAX_PATH 4095       /* bytes of a path inside the root (PATH_MAX - 1) */
 #define REC_MAX_NAME 255        /* bytes of one path component (NAME_MAX) */
-#define REC_MAX_DEPTH 128       /* components of a path */
+#define REC_MAX_DEPTH 256       /* components of a path */
 #define REC_MAX_LINK 4095       /* bytes of a symlink target or hardlink source */
 #define REC_MAX_XATTRS 1048576  /* bytes of one record's xattr block */
 #define REC_MAX_XATTR_VALUE 65536

@@ -203,7 +203,7 @@ const char *path_check(const char *path) {
     if (n == 1 && p[0] == '.') return "the path has a \".\" component";
     if (n == 2 && p[0] == '.' && p[1] == '.') return "the path has a \"..\" component";
     if (n > REC_MAX_NAME) return "a path component is longer than 255 bytes";
-    if (++depth > REC_MAX_DEPTH) return "the path is deeper than 128 components";
+    if (++depth > REC_MAX_DEPTH) return "the path is deeper than 256 components";
     if (!slash) return NULL;
     p = slash + 1;
   }

@@ -253,7 +253,9 @@ static void emit(size_t i) {
   ssize_t first = first_links[i];
   if ((S_ISCHR(st.st_mode) && st.st_rdev == 0) || (S_ISREG(st.st_mode) && xwhiteout)) {
     r.kind = REC_WHITEOUT;
-    r.mode = r.uid = r.gid = 0;
+    r.mode = r.uid = r.gid = 0; /* markers: only the name matters; zeros keep layers reproducible */
+    r.mtime_sec = 0;
+    r.mtime_nsec = 0;
     free_xattrs(&r);
     S.c.whiteouts++;
   } else if (first >= 0) {
