@@ -20,6 +20,8 @@ export interface Rewrite {
   body?: (b: Buffer) => Buffer;
   /** Answer without asking the registry. */
   replace?: { status: number; headers: Record<string, string>; body: Buffer };
+  /** Send the registry's answer but cut the connection after this many body bytes. */
+  cutAfter?: number;
 }
 
 export type Tamper = (req: {
@@ -67,6 +69,20 @@ export async function startProxy(target: string, bindHost = '127.0.0.1'): Promis
         const status = rewrite?.status ?? up.statusCode ?? 502;
         entry.status = status;
         let headers = { ...up.headers };
+        if (rewrite?.cutAfter !== undefined) {
+          res.writeHead(status, headers);
+          let sent = 0;
+          up.on('data', (c: Buffer) => {
+            const room = rewrite.cutAfter! - sent;
+            if (room > 0) res.write(c.subarray(0, room));
+            sent += c.length;
+            if (sent >= rewrite.cutAfter!) {
+              up.destroy();
+              res.socket?.destroy();
+            }
+          });
+          return;
+        }
         if (!rewrite?.body) {
           if (rewrite?.headers) headers = rewrite.headers(headers);
           res.writeHead(status, headers);
