@@ -117,7 +117,28 @@ function canonicalWorkload(w: Workload): Record<string, unknown> {
   return sortKeys(rest) as Record<string, unknown>;
 }
 
+/**
+ * The image-relevant part of a spec, canonical: what strata.lock's spec digest covers. Mounts and
+ * workloads are left out on purpose: they change how the image is run, not its bits, so editing a
+ * workload does not make the lock stale.
+ */
 export function canonicalSpec(spec: Spec): Record<string, unknown> {
+  return sortKeys({
+    strata: spec.strata,
+    from: spec.from,
+    platform: spec.platform,
+    env: spec.env,
+    workdir: spec.workdir,
+    user: spec.user,
+    entrypoint: spec.entrypoint,
+    cmd: spec.cmd,
+    labels: spec.labels,
+    steps: spec.steps.map(canonicalStep),
+  }) as Record<string, unknown>;
+}
+
+/** Everything the spec says, canonical, including name, mounts and workloads (for run records). */
+export function canonicalSpecFull(spec: Spec): Record<string, unknown> {
   const { ranges: _ranges, steps, mounts, workloads, ...rest } = spec;
   return sortKeys({
     ...rest,
@@ -125,6 +146,19 @@ export function canonicalSpec(spec: Spec): Record<string, unknown> {
     mounts: mounts.map(({ range: _r, ...m }) => m),
     workloads: Object.fromEntries(Object.entries(workloads).map(([k, w]) => [k, canonicalWorkload(w)])),
   }) as Record<string, unknown>;
+}
+
+/**
+ * A short digest (16 hex) of each top-level field of canonicalSpec except steps (which the lock
+ * compares one by one): strata.lock's spec.fields, so that a stale lock names what changed.
+ */
+export function specFieldDigests(spec: Spec): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(canonicalSpec(spec))) {
+    if (k === 'steps' || v === undefined) continue;
+    out[k] = createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 16);
+  }
+  return out;
 }
 
 function sha256(text: string): string {
