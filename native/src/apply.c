@@ -421,9 +421,11 @@ int apply_main(int argc, char **argv) {
   for (;; rec_report.index++) {
     int eof;
     rec_report.entry = NULL;
-    if (rec_read(&A.in, r, err, sizeof err, &eof) < 0)
+    if (rec_read(&A.in, r, err, sizeof err, &eof) < 0) {
+      rec_report.entry = r->path[0] ? r->path : NULL;
       fail(eof ? EXIT_REC_STREAM : EXIT_REC_REFUSED, "%s%s", err,
            eof ? " (no end record: the stream was cut short)" : "");
+    }
     if (r->kind == REC_END) break;
     rec_report.entry = r->path;
     check_entry(r);

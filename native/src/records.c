@@ -168,6 +168,7 @@ int rec_read(struct rec_in *in, struct record *r, char *err, size_t errlen, int 
   r->rdev_major = get32(h + 40);
   r->rdev_minor = get32(h + 44);
   size_t xattr_len = get32(h + 48);
+  if (read_string(in, r->path, path_len, "path", err, errlen, eof) < 0) return -1;
   if (h[1] != 0 || get16(h + 6) != 0 || get32(h + 52) != 0) {
     snprintf(err, errlen, "record at byte %llu has non-zero reserved fields (a newer protocol?)",
              (unsigned long long)in->offset);
@@ -193,7 +194,6 @@ int rec_read(struct rec_in *in, struct record *r, char *err, size_t errlen, int 
     snprintf(err, errlen, "mtime nanoseconds %u out of range", r->mtime_nsec);
     return -1;
   }
-  if (read_string(in, r->path, path_len, "path", err, errlen, eof) < 0) return -1;
   if (read_string(in, r->link, link_len, "link target", err, errlen, eof) < 0) return -1;
   if (xattr_len > 0) {
     if (xattr_len > r->xattr_cap) {
@@ -334,15 +334,19 @@ void rec_fail(int code, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  if (rec_report.entry)
+  char entry[260] = "";
+  if (rec_report.entry) {
+    /* An over-long or odd path is named by its start: enough to find it in the layer. */
+    snprintf(entry, sizeof entry, "%.200s%s", rec_report.entry, strlen(rec_report.entry) > 200 ? "..." : "");
     fprintf(stderr, "strata-box %s: entry %llu '%s': %s\n", rec_report.cmd,
-            (unsigned long long)rec_report.index, rec_report.entry, msg);
+            (unsigned long long)rec_report.index, entry, msg);
+  }
   else
     fprintf(stderr, "strata-box %s: %s\n", rec_report.cmd, msg);
   if (rec_report.out) {
     snprintf(json, sizeof json, "{\"ok\":false,\"exitCode\":%d,\"index\":%llu,\"entry\":", code,
              (unsigned long long)rec_report.index);
-    rec_json_string(json, sizeof json - 1100, rec_report.entry ? rec_report.entry : "");
+    rec_json_string(json, sizeof json - 1100, entry);
     strcat(json, ",\"error\":");
     rec_json_string(json, sizeof json - 2, msg);
     strcat(json, "}");

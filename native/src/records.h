@@ -62,7 +62,7 @@ struct record {
   uint32_t mtime_nsec;
   uint64_t size; /* data bytes that follow (files, end records) */
   uint32_t rdev_major, rdev_minor;
-  char path[REC_MAX_PATH + 1];
+  char path[65536]; /* room for any u16 length, so that an over-long path can still be named */
   char link[REC_MAX_LINK + 1];
   size_t nxattrs;
   struct rec_xattr *xattrs;

@@ -36,7 +36,7 @@ export function snapshot(root: string, skip: string): Map<string, string> {
       const p = path.join(d, name);
       if (p === skip) continue;
       const st = fs.lstatSync(p, { bigint: true });
-      let what = `${st.mode}:${st.uid}:${st.gid}:${st.nlink}:${st.size}:${st.mtimeNs}`;
+      let what = `${st.mode}:${st.uid}:${st.gid}:${st.nlink}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
       if (st.isSymbolicLink()) what += `->${fs.readlinkSync(p)}`;
       if (st.isFile()) what += `#${createHash('sha256').update(fs.readFileSync(p)).digest('hex')}`;
       out.set(path.relative(root, p), what);
