@@ -3,5 +3,6 @@ import type { Command } from '../command';
 import { inspectCommand } from './inspect';
 import { pullCommand } from './pull';
 import { pushCommand } from './push';
+import { validateCommand } from './validate';
 
-export const commands: Command[] = [pullCommand, pushCommand, inspectCommand];
+export const commands: Command[] = [validateCommand, pullCommand, pushCommand, inspectCommand];
