@@ -47,7 +47,10 @@ export function parseChallenges(header: string): Challenge[] {
       }
       i++;
     } else {
-      value = token();
+      // Unquoted: lenient (RFC 7235 allows only a token, but realms are URLs in the wild).
+      const m = /^[^,\s]*/.exec(header.slice(i))!;
+      value = m[0];
+      i += value.length;
     }
     if (current) current.params[word.toLowerCase()] = value;
   }

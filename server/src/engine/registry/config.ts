@@ -250,8 +250,14 @@ export function pullEndpoints(config: RegistryConfig, registry: string): Endpoin
 /** Plain HTTP is allowed to loopback hosts, hosts marked insecure, and mirrors written as http://. */
 export function allowsPlainHttp(config: RegistryConfig, host: string): boolean {
   if (isLoopbackHost(host) || isInsecure(config, host)) return true;
+  let normal: string;
+  try {
+    normal = new URL(`http://${host}`).host; // "mirror.lab:80" and "mirror.lab" are one host
+  } catch {
+    return false;
+  }
   for (const entry of config.hosts.values()) {
-    if (entry.mirrors.some((m) => m.startsWith('http://') && new URL(m).host === host)) return true;
+    if (entry.mirrors.some((m) => m.startsWith('http://') && new URL(m).host === normal)) return true;
   }
   return false;
 }
