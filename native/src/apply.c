@@ -331,7 +331,7 @@ static int by_path_then_index(const void *a, const void *b) {
 /* Directory modes and times, children before parents; the last entry for a path wins. */
 static void finish_dirs(void) {
   rec_report.entry = NULL;
-  qsort(A.dirs, A.ndirs, sizeof *A.dirs, by_path_then_index);
+  if (A.ndirs > 0) qsort(A.dirs, A.ndirs, sizeof *A.dirs, by_path_then_index);
   for (size_t i = A.ndirs; i-- > 0;) {
     struct deferred_dir *d = &A.dirs[i];
     if (i + 1 < A.ndirs && strcmp(d->path, A.dirs[i + 1].path) == 0) continue;
