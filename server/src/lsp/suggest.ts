@@ -40,3 +40,39 @@ export function closest(word: string, candidates: readonly string[]): string | u
   const allowed = word.length <= 4 ? 1 : word.length <= 8 ? 2 : 3;
   return bestDistance <= allowed ? best : undefined;
 }
+
+/** Words people bring from other tools, and the key Strata uses for them. */
+const synonyms: Record<string, string> = {
+  source: 'src',
+  destination: 'dest',
+  target: 'dest',
+  ro: 'readonly',
+  read_only: 'readonly',
+  'read-only': 'readonly',
+  image: 'from',
+  base: 'from',
+  version: 'strata',
+  environment: 'env',
+  cwd: 'workdir',
+  working_dir: 'workdir',
+  args: 'command',
+  script: 'command',
+  memory_limit: 'memory',
+  mem: 'memory',
+  cpu: 'cpus',
+  networking: 'network',
+  volumes: 'mounts',
+  apt_packages: 'apt',
+  packages: 'apt',
+  requirements: 'pip',
+  index_url: 'index-url',
+  indexUrl: 'index-url',
+  output: 'outputs',
+};
+
+/** closest(), but first the key other tools use for the same thing. */
+export function suggestKey(word: string, candidates: readonly string[]): string | undefined {
+  const synonym = synonyms[word];
+  if (synonym && candidates.includes(synonym)) return synonym;
+  return closest(word, candidates);
+}

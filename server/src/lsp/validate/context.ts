@@ -2,7 +2,7 @@
 // diagnostics, and small helpers that read typed values out of YAML nodes with their positions.
 import { isMap, isScalar, isSeq, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { Severity, SpecDiagnostic, SpecFix } from '../diagnostic';
-import { closest } from '../suggest';
+import { closest, suggestKey } from '../suggest';
 import type { LineIndex, SourceRange } from '../text';
 import { describeNode, keyName, nodeSpan, pairSpan } from '../yamlSource';
 
@@ -173,6 +173,8 @@ export function readMap(
   what: string,
   known: readonly string[] | undefined,
   at: [number, number],
+  /** Filled with the keys that unknown keys were taken to mean, so "missing" is not said twice. */
+  misspelt?: Set<string>,
 ): Map<string, MapEntry> | undefined {
   if (!isMap(node)) {
     report(
@@ -205,10 +207,11 @@ export function readMap(
     }
     if (known && !known.includes(key)) {
       if (key.startsWith('x-')) continue;
-      const guess = closest(
+      const guess = suggestKey(
         key,
         known.filter((k) => !entries.has(k)),
       );
+      if (guess) misspelt?.add(guess);
       report(
         ctx,
         'error',

@@ -1,7 +1,7 @@
 // Reads `steps:`: an ordered list, each item one layer of one kind (apt, pip, copy, run).
 import * as path from 'node:path';
 import { isMap, isScalar, isSeq, type YAMLSeq } from 'yaml';
-import { closest } from '../suggest';
+import { suggestKey } from '../suggest';
 import { STEP_KINDS, STEP_OPTIONS, COPY_KEYS, NETWORK_MODES, type Step, type StepKind } from '../model';
 import { parseApt, parsePip } from '../packages';
 import { checkContainerPath, checkHostPath } from '../values';
@@ -41,6 +41,10 @@ export function readSteps(ctx: ReadContext, node: unknown, at: [number, number])
 
 const allStepKeys = [...STEP_KINDS, ...new Set(Object.values(STEP_OPTIONS).flat())];
 
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? 'an' : 'a';
+}
+
 function readStep(ctx: ReadContext, item: unknown, at: [number, number]): Step | undefined {
   const span = spanOf(item, at);
   if (!isMap(item)) {
@@ -72,7 +76,7 @@ function readStep(ctx: ReadContext, item: unknown, at: [number, number]): Step |
     // Maybe a typo of a kind: say so on the key, with a rename fix.
     const first = item.items[0];
     const key = first ? keyName(first) : undefined;
-    const guess = key ? closest(key, STEP_KINDS) : undefined;
+    const guess = key ? suggestKey(key, STEP_KINDS) : undefined;
     const keySpan = first ? spanOf(first.key, pairSpan(first)) : span;
     report(
       ctx,
@@ -105,12 +109,19 @@ function readStep(ctx: ReadContext, item: unknown, at: [number, number]): Step |
     return undefined;
   }
   const kind = kinds[0];
-  const entries = readMap(ctx, item, `a ${kind} step`, [kind, ...STEP_OPTIONS[kind]], span);
+  // Options of other kinds are read as known keys, then refused with the reason.
+  const entries = readMap(ctx, item, `${article(kind)} ${kind} step`, allStepKeys, span);
   if (!entries) return undefined;
   for (const [key, e] of entries) {
-    if (key !== kind && !STEP_OPTIONS[kind].includes(key) && allStepKeys.includes(key)) {
-      report(ctx, 'error', 'misplaced-key', e.keySpan, `'${key}' does not apply to ${kind} steps`);
-    }
+    if (key === kind || STEP_OPTIONS[kind].includes(key)) continue;
+    const owners = STEP_KINDS.filter((k) => STEP_OPTIONS[k].includes(key));
+    report(
+      ctx,
+      'error',
+      'misplaced-key',
+      e.keySpan,
+      `'${key}' applies to ${owners.join(' and ')} steps only, not to ${kind} steps`,
+    );
   }
   const range = rangeOf(ctx, span);
   const main = entries.get(kind)!;
@@ -246,11 +257,12 @@ function readCopy(ctx: ReadContext, entry: MapEntry, range: Step['range']): Step
     );
     return undefined;
   }
-  const fields = readMap(ctx, entry.value, 'copy', COPY_KEYS, entry.span);
+  const misspelt = new Set<string>();
+  const fields = readMap(ctx, entry.value, 'copy', COPY_KEYS, entry.span, misspelt);
   if (!fields) return undefined;
   const src = fields.get('src');
   const dest = fields.get('dest');
-  if (!src || !dest) {
+  if ((!src && !misspelt.has('src')) || (!dest && !misspelt.has('dest'))) {
     report(
       ctx,
       'error',

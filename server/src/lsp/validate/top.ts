@@ -5,7 +5,7 @@ import { checkImageRef } from '../../engine/image/ref';
 import type { SpecFix } from '../diagnostic';
 import { TOP_LEVEL_KEYS, type Spec, type TopLevelKey } from '../model';
 import { checkContainerPath, checkEnvName, checkImageName, checkPlatform, suggestImageName } from '../values';
-import { closest } from '../suggest';
+import { suggestKey } from '../suggest';
 import { describeNode } from '../yamlSource';
 import {
   isNull,
@@ -80,7 +80,7 @@ export function readSpec(ctx: ReadContext, root: unknown, file: string | undefin
     root.items
       .map((p) => (isScalar(p.key) ? String(p.key.value) : ''))
       .filter((k) => k && !top.has(k))
-      .map((k) => closest(k, TOP_LEVEL_KEYS)),
+      .map((k) => suggestKey(k, TOP_LEVEL_KEYS)),
   );
   const missing = (key: string, example: string, after: TopLevelKey[]): void => {
     if (misspelt.has(key as TopLevelKey)) return;
@@ -145,7 +145,7 @@ export function readSpec(ctx: ReadContext, root: unknown, file: string | undefin
           'error',
           'scratch-step',
           [s.range.start.offset, s.range.end.offset],
-          `a ${s.kind} step needs a shell${s.kind === 'run' ? '' : ` and ${s.kind}`} in the image, but 'from: scratch' starts empty; start from an image such as docker.io/library/debian:bookworm-slim`,
+          `${s.kind === 'apt' ? 'an' : 'a'} ${s.kind} step needs a shell${s.kind === 'run' ? '' : ` and ${s.kind}`} in the image, but 'from: scratch' starts empty; start from an image such as docker.io/library/debian:bookworm-slim`,
         );
       }
     }

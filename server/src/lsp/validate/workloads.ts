@@ -80,18 +80,20 @@ function readWorkload(
     );
     return undefined;
   }
-  const fields = readMap(ctx, node, `workload '${name}'`, WORKLOAD_KEYS, keySpan);
+  const misspelt = new Set<string>();
+  const fields = readMap(ctx, node, `workload '${name}'`, WORKLOAD_KEYS, keySpan, misspelt);
   if (!fields) return undefined;
   const commandEntry = fields.get('command');
   let command: string[] | undefined;
   if (!commandEntry) {
-    report(
-      ctx,
-      'error',
-      'missing-key',
-      keySpan,
-      `workload '${name}' needs a command:, e.g. command: [python3, run.py]`,
-    );
+    if (!misspelt.has('command'))
+      report(
+        ctx,
+        'error',
+        'missing-key',
+        keySpan,
+        `workload '${name}' needs a command:, e.g. command: [python3, run.py]`,
+      );
   } else if (isSeq(commandEntry.value)) {
     command = readTextList(ctx, commandEntry.value, 'command', commandEntry.keySpan)?.map((i) => i.value);
     if (command && command.length === 0) {
@@ -242,12 +244,13 @@ export function readMounts(ctx: ReadContext, node: unknown, at: [number, number]
       [src, dest] = parts;
       readonly = parts[2] === 'ro';
     } else if (isMap(item)) {
-      const fields = readMap(ctx, item, 'a mount', MOUNT_KEYS, span);
+      const misspelt = new Set<string>();
+      const fields = readMap(ctx, item, 'a mount', MOUNT_KEYS, span, misspelt);
       if (!fields) continue;
       const s = fields.get('src');
       const d = fields.get('dest');
       const ro = fields.get('readonly');
-      if (!s || !d)
+      if ((!s && !misspelt.has('src')) || (!d && !misspelt.has('dest')))
         report(
           ctx,
           'error',
