@@ -2,15 +2,10 @@
 // the environment store and every disposable, so that deactivate() and a restart leave nothing.
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import {
-  EnvironmentInfoRequest,
-  LogNotification,
-  StatusNotification,
-  type EnvironmentInfo,
-  type EnvironmentInfoExtras,
-} from '../../server/src/protocol';
-import { createLanguageClient, type ExecuteCommandHook } from './client';
+import type { EnvironmentInfo, EnvironmentInfoExtras } from '../../server/src/protocol';
+import type { ExecuteCommandHook } from './client';
 import { Config } from './config';
+import { loadLsp, type Lsp } from './lazy';
 import { EnvironmentStore } from './state';
 
 export class Ctx implements vscode.Disposable {
@@ -21,6 +16,8 @@ export class Ctx implements vscode.Disposable {
   private languageClient: LanguageClient | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
   private readonly clientSubscriptions: vscode.Disposable[] = [];
+  /** The client library, once loaded (after activation; see lazy.ts). */
+  lsp: Lsp | undefined;
   /** Set by main.ts: how a server command (code lens) is executed by the client. */
   executeServerCommand: ExecuteCommandHook = () => Promise.reject(new Error('not ready'));
 
@@ -53,6 +50,11 @@ export class Ctx implements vscode.Disposable {
   }
 
   private async start(): Promise<void> {
+    // Let activation finish first: evaluating the client library is not on the activation path.
+    await new Promise((resolve) => setImmediate(resolve));
+    const lsp = await loadLsp();
+    this.lsp = lsp;
+    const { createLanguageClient, StatusNotification, LogNotification } = lsp;
     const client = createLanguageClient(this.config, this.channel, (c, a) => this.executeServerCommand(c, a));
     this.languageClient = client;
     await client.start();
@@ -82,10 +84,11 @@ export class Ctx implements vscode.Disposable {
 
   /** Asks the server for layers, workloads and runs of one spec; failures go to the log only. */
   async refreshInfo(uri: vscode.Uri): Promise<void> {
-    if (!this.isRunning) return;
+    if (!this.isRunning || !this.lsp) return;
     try {
-      const info = (await this.client.sendRequest(EnvironmentInfoRequest.type, { uri: uri.toString() })) as
-        (EnvironmentInfo & EnvironmentInfoExtras) | null;
+      const info = (await this.client.sendRequest(this.lsp.EnvironmentInfoRequest.type, {
+        uri: uri.toString(),
+      })) as (EnvironmentInfo & EnvironmentInfoExtras) | null;
       if (info) this.store.applyInfo(info);
     } catch (e) {
       this.channel.debug(`environmentInfo ${uri.fsPath}: ${e instanceof Error ? e.message : String(e)}`);

@@ -3,15 +3,8 @@
 // Build") sends $/cancelRequest; the server stops the build and everything it started.
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import {
-  ExecuteCommandRequest,
-  LSPErrorCodes,
-  ResponseError,
-  WorkDoneProgress,
-  type WorkDoneProgressBegin,
-  type WorkDoneProgressReport,
-} from 'vscode-languageclient/node';
-import { Commands, type BuildResult, type CommandErrorData } from '../../../server/src/protocol';
+import type { WorkDoneProgressBegin, WorkDoneProgressReport } from 'vscode-languageclient/node';
+import type { BuildResult, CommandErrorData, Commands } from '../../../server/src/protocol';
 import type { Ctx } from '../ctx';
 import { specLabel } from '../specs';
 
@@ -30,8 +23,16 @@ const VERB: Record<ServerAction, [ing: string, done: string]> = {
   lock: ['Locking', 'locked'],
 };
 
+/** The server's command ids (protocol.ts Commands), without loading the protocol module. */
+const SERVER_COMMAND: Record<ServerAction, (typeof Commands)[ServerAction]> = {
+  build: 'strata.build',
+  rebuild: 'strata.rebuild',
+  verify: 'strata.verify',
+  lock: 'strata.lock',
+};
+
 export function actionForServerCommand(command: string): ServerAction | undefined {
-  return (Object.keys(Commands) as ServerAction[]).find((k) => Commands[k] === command);
+  return (Object.keys(SERVER_COMMAND) as ServerAction[]).find((k) => SERVER_COMMAND[k] === command);
 }
 
 export class BuildRunner implements vscode.Disposable {
@@ -57,6 +58,7 @@ export class BuildRunner implements vscode.Disposable {
       return { status: 'blocked', reason: 'busy' };
     }
     const client = await this.ctx.whenReady();
+    const { ExecuteCommandRequest, WorkDoneProgress } = this.ctx.lsp!;
     const cts = new vscode.CancellationTokenSource();
     this.active.set(key, cts);
     void this.setBuildingContext();
@@ -86,14 +88,14 @@ export class BuildRunner implements vscode.Disposable {
           try {
             const result = (await client.sendRequest(
               ExecuteCommandRequest.type,
-              { command: Commands[action], arguments: [key], workDoneToken },
+              { command: SERVER_COMMAND[action], arguments: [key], workDoneToken },
               cts.token,
             )) as BuildResult | null;
             if (cts.token.isCancellationRequested) return this.cancelled(name);
             if (!result)
               return {
                 status: 'failed',
-                message: `the server returned no result for ${Commands[action]}`,
+                message: `the server returned no result for ${SERVER_COMMAND[action]}`,
               } as const;
             this.reportSuccess(action, name, result);
             return { status: 'ok', result } as const;
@@ -142,7 +144,7 @@ export class BuildRunner implements vscode.Disposable {
   }
 
   private reportFailure(action: ServerAction, spec: vscode.Uri, e: unknown): BuildOutcome {
-    const data = e instanceof ResponseError ? (e.data as CommandErrorData | undefined) : undefined;
+    const data = isResponseError(e) ? (e.data as CommandErrorData | undefined) : undefined;
     const message = e instanceof Error ? e.message : String(e);
     const full = data?.hint ? `${message} (hint: ${data.hint})` : message;
     this.ctx.channel.error(`${specLabel(spec)}: ${action} failed: ${full}`);
@@ -166,13 +168,16 @@ export class BuildRunner implements vscode.Disposable {
   }
 }
 
+/** LSP's RequestCancelled (LSPErrorCodes.RequestCancelled), kept here to avoid loading the library. */
+const REQUEST_CANCELLED = -32800;
+
+function isResponseError(e: unknown): e is Error & { code: number; data?: unknown } {
+  return e instanceof Error && typeof (e as { code?: unknown }).code === 'number';
+}
+
 function isCancellation(e: unknown): boolean {
-  if (e instanceof ResponseError)
-    return (
-      e.code === LSPErrorCodes.RequestCancelled ||
-      (e.data as CommandErrorData | undefined)?.code === 'CANCELLED'
-    );
-  return false;
+  if (!isResponseError(e)) return false;
+  return e.code === REQUEST_CANCELLED || (e.data as CommandErrorData | undefined)?.code === 'CANCELLED';
 }
 
 export function shortDigest(digest: string): string {

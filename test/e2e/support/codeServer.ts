@@ -12,10 +12,12 @@ export const CODE_SERVER_VERSION = '4.96.4';
 /** Where .ci/setup-e2e installs code-server (first that exists wins); STRATA_CODE_SERVER overrides. */
 export function codeServerCandidates(): string[] {
   const rel = path.join(`code-server-${CODE_SERVER_VERSION}`, 'node_modules', '.bin', 'code-server');
+  const env = process.env;
   return [
-    ...(process.env.STRATA_CODE_SERVER ? [process.env.STRATA_CODE_SERVER] : []),
+    ...(env.STRATA_CODE_SERVER ? [env.STRATA_CODE_SERVER] : []),
+    ...(env.STRATA_CODE_SERVER_CACHE ? [path.join(env.STRATA_CODE_SERVER_CACHE, rel)] : []),
     path.join('/var/cache/strata', rel),
-    path.join(os.homedir(), '.cache', 'strata', rel),
+    path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'strata', rel),
   ];
 }
 
