@@ -125,7 +125,7 @@ export class TransferProgress {
 export const pullCommand: Command = {
   name: 'pull',
   summary: 'fetch an image from a registry into the store (verified, unpacked)',
-  usage: `usage: strata pull [--platform OS/ARCH[/VARIANT]] [--json] REF
+  usage: `usage: strata pull [--platform OS/ARCH[/VARIANT]] [--no-unpack] [--json] REF
 
 Fetches REF (e.g. debian:bookworm, ghcr.io/org/tool:1.2, busybox@sha256:…) into the store
 ($STRATA_HOME): every manifest and blob is checked against its digest and size while it streams,
@@ -133,13 +133,14 @@ the layers are unpacked, and the image is named by its full reference
 (docker.io/library/debian:bookworm). Blobs already in the store are not fetched again.
 
   --platform P   the platform to choose from a multi-platform image (default: this machine's)
+  --no-unpack    only fetch and verify the blobs (e.g. to push them elsewhere)
   --json         print progress and the result as JSON lines
 
 Registries: mirrors and plain-HTTP hosts come from $XDG_CONFIG_HOME/strata/config.yaml and
 STRATA_REGISTRY_MIRRORS (e.g. docker.io=http://127.0.0.1:5000); credentials from
 ~/.docker/config.json (auths, credsStore, credHelpers), as "docker login" writes them.`,
   async run(args, io) {
-    const { flags, positional } = parseArgs(args, 'pull', ['--platform'], ['--json']);
+    const { flags, positional } = parseArgs(args, 'pull', ['--platform'], ['--json', '--no-unpack']);
     if (positional.length !== 1)
       throw new StrataError(
         'USAGE',
