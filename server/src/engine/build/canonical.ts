@@ -2,7 +2,7 @@
 // staleness check hash. The spec digest is the parser's own (lsp/spec.ts), so the editor and the CLI
 // agree on when a lock is stale. Positions never take part: moving a step down a line changes nothing.
 import { createHash } from 'node:crypto';
-import { canonicalSpec, specDigest as lspSpecDigest, stepDigest as lspStepDigest } from '../../lsp/spec';
+import { specDigest as lspSpecDigest, specFieldDigests, stepDigest as lspStepDigest } from '../../lsp/spec';
 import type { Spec, Step } from '../../lsp/model';
 import type { ConfigDef, StepDef } from './model';
 
@@ -47,15 +47,18 @@ export function canonicalStep(step: StepDef): Record<string, unknown> {
   }
 }
 
-/** The step as one line of YAML-ish text, for the lock and for reports. */
+/** The step as one line of YAML-like text, for the lock and for reports (`apt: [python3-numpy]`). */
 export function stepText(step: StepDef): string {
-  const c = canonicalStep(step);
-  const [key] = Object.keys(c);
-  const value = c[key];
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return step.kind === 'run' && step.network === 'none'
-    ? `${key}: ${text} (network: none)`
-    : `${key}: ${text}`;
+  switch (step.kind) {
+    case 'run':
+      return `run: ${step.command}${step.network === 'none' ? ' (network: none)' : ''}`;
+    case 'copy':
+      return `copy: { src: ${step.src}, dest: ${step.dest} }`;
+    case 'apt':
+      return `apt: [${step.packages.join(', ')}]`;
+    case 'pip':
+      return `pip: [${step.packages.join(', ')}]`;
+  }
 }
 
 export function canonicalConfig(config: ConfigDef): Record<string, unknown> {
@@ -75,13 +78,7 @@ export function canonicalConfig(config: ConfigDef): Record<string, unknown> {
  * text in the lock instead.
  */
 export function specFields(spec: Spec): Record<string, string> {
-  const canonical = canonicalSpec(spec);
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(canonical)) {
-    if (k === 'steps' || v === undefined) continue;
-    out[k] = sha256Hex(canonicalJson(v)).slice(0, 16);
-  }
-  return out;
+  return specFieldDigests(spec);
 }
 
 /** The digest of the canonical spec a lock was made from (DESIGN §4; the one the editor checks). */

@@ -17,7 +17,7 @@ export type StepDef = (
   | { kind: 'run'; command: string; network: NetworkMode }
   | { kind: 'copy'; src: string; dest: string }
   | { kind: 'apt'; packages: string[] }
-  | { kind: 'pip'; packages: string[]; index?: string }
+  | { kind: 'pip'; packages: string[]; indexUrl?: string }
 ) & {
   pos: SourcePos;
   /** The parser's step, for the definition digest shared with the editor. */

@@ -5,7 +5,6 @@
 // Dropping a changed file that also exists lower down leaves the lower version visible, which is
 // what a reader of the image expects from "the build did not really change it". Deletions
 // (whiteouts) are kept: they are the user's intent.
-import type { EntryWithData } from '../layer/entry';
 
 const VOLATILE: RegExp[] = [
   // apt and dpkg logs
@@ -33,11 +32,13 @@ export function isVolatile(path: string): boolean {
 }
 
 /** Passes a step's entries on, without the volatile ones (whiteouts always pass). */
-export async function* withoutVolatile(entries: AsyncIterable<EntryWithData>): AsyncIterable<EntryWithData> {
+export async function* withoutVolatile<
+  T extends { entry: { type: string; path: string }; data?: Uint8Array | AsyncIterable<Uint8Array> },
+>(entries: AsyncIterable<T>): AsyncGenerator<T> {
   for await (const e of entries) {
     if (e.entry.type !== 'whiteout' && e.entry.type !== 'opaque' && isVolatile(e.entry.path)) {
       // The data of a skipped file must still be consumed before the next entry arrives.
-      if (e.data && !Buffer.isBuffer(e.data)) for await (const _ of e.data) void _;
+      if (e.data && !(e.data instanceof Uint8Array)) for await (const _ of e.data) void _;
       continue;
     }
     yield e;

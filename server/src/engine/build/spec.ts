@@ -62,7 +62,7 @@ export function toEnvironmentSpec(spec: Spec, file: string, shown: string): Envi
         return {
           kind: 'pip',
           packages: s.packages,
-          ...(s.indexUrl ? { index: s.indexUrl } : {}),
+          ...(s.indexUrl ? { indexUrl: s.indexUrl } : {}),
           pos,
           source,
         };

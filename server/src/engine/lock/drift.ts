@@ -24,7 +24,7 @@ export async function summariseEntries(
     let sha256: string | undefined;
     if (data !== undefined) {
       const h = createHash('sha256');
-      if (Buffer.isBuffer(data)) h.update(data);
+      if (data instanceof Uint8Array) h.update(data);
       else for await (const chunk of data) h.update(chunk);
       sha256 = h.digest('hex');
     }

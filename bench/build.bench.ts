@@ -1,0 +1,227 @@
+// Build and run speed beside the peer tools, in one run (issue 5 §7):
+//   1. no-change rebuild of a 10-step spec  vs  `buildah bud --layers` on the equivalent Containerfile
+//   2. rebuild after editing the last step  vs  the step's own run time (and buildah doing the same)
+//   3. `strata run` of a built environment to exit  vs  `podman run --runtime runc`
+// Goals: (1) <= 0.3 s and <= 0.2x buildah; (2) <= own run time + 0.5 s; (3) <= 0.3x podman.
+// Everything runs against a local registry seeded with busybox; stores are temporary.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  cliBundle,
+  hasCommand,
+  isRoot,
+  makeTempDir,
+  removeTree,
+  seedBaseImages,
+  startRegistry,
+} from '../test/support';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function timeIt(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv }): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 << 20,
+  });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0)
+    throw new Error(
+      `${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr.toString()}\n${r.stdout.toString().slice(-2000)}`,
+    );
+  return ms;
+}
+
+function measure(n: number, f: (i: number) => number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(f(i));
+  return out;
+}
+
+const STEPS = 10;
+function specText(lastStep: string): string {
+  const steps = Array.from(
+    { length: STEPS - 1 },
+    (_, i) => `  - run: echo step ${i + 1} > /step-${i + 1}.txt`,
+  );
+  return `strata: 1\nname: bench10\nfrom: docker.io/library/busybox:1.35\nsteps:\n${steps.join('\n')}\n  - run: ${lastStep}\nworkloads:\n  nothing:\n    command: ["true"]\n`;
+}
+function containerfile(registry: string, lastStep: string): string {
+  const steps = Array.from({ length: STEPS - 1 }, (_, i) => `RUN echo step ${i + 1} > /step-${i + 1}.txt`);
+  return `FROM ${registry}/library/busybox:1.35\n${steps.join('\n')}\nRUN ${lastStep}\n`;
+}
+const LAST = (v: number) => `sleep 0.2; echo version ${v} > /last.txt`;
+
+interface Row {
+  what: string;
+  strata: number;
+  peer?: number;
+  peerName?: string;
+  goal: string;
+  met: boolean;
+}
+
+async function main(): Promise<void> {
+  const reg = await startRegistry();
+  const work = makeTempDir('bench-build');
+  const rows: Row[] = [];
+  try {
+    await seedBaseImages(reg.host, { debian: false });
+    const home = path.join(work, 'home');
+    const ws = path.join(work, 'ws');
+    fs.mkdirSync(ws);
+    const env = {
+      ...process.env,
+      STRATA_HOME: home,
+      STRATA_REGISTRY_MIRRORS: `docker.io=http://${reg.host}`,
+      NO_COLOR: '1',
+    };
+    const strata = (args: string[]) => timeIt(process.execPath, [cliBundle, ...args], { cwd: ws, env });
+
+    // 1. no-change rebuild
+    fs.writeFileSync(path.join(ws, 'strata.yaml'), specText(LAST(0)));
+    strata(['build']);
+    const noChange = measure(RUNS, () => strata(['build']));
+
+    // 2. edit the last step, alternating two versions so that each build really runs it
+    let v = 1;
+    const lastStep = measure(RUNS, () => {
+      fs.writeFileSync(path.join(ws, 'strata.yaml'), specText(LAST(v++)));
+      return strata(['build']);
+    });
+    // The step's own run time: the same command in the same image, started by strata-box.
+    const own = measure(RUNS, () => strata(['run', '--', 'sh', '-c', LAST(99)]));
+
+    // 3. strata run of a built environment to exit
+    strata(['run', 'nothing']);
+    const runs = measure(RUNS, () => strata(['run', 'nothing']));
+
+    // Peers
+    let buildahNoChange: number[] | undefined;
+    let buildahLast: number[] | undefined;
+    if (hasCommand('buildah')) {
+      const broot = path.join(work, 'buildah');
+      fs.mkdirSync(broot);
+      const ctx = path.join(work, 'ctx');
+      fs.mkdirSync(ctx);
+      const bargs = (file: string) => [
+        '--root',
+        path.join(broot, 'root'),
+        '--runroot',
+        path.join(broot, 'runroot'),
+        '--storage-driver',
+        'overlay',
+        'bud',
+        '--layers',
+        '--tls-verify=false',
+        '--runtime',
+        '/usr/sbin/runc',
+        '--isolation',
+        isRoot() ? 'oci' : 'rootless',
+        '-f',
+        file,
+        '-t',
+        'bench10',
+        ctx,
+      ];
+      const cf = path.join(ctx, 'Containerfile');
+      fs.writeFileSync(cf, containerfile(reg.host, LAST(0)));
+      timeIt('buildah', bargs(cf), {});
+      buildahNoChange = measure(RUNS, () => timeIt('buildah', bargs(cf), {}));
+      let bv = 1;
+      buildahLast = measure(RUNS, () => {
+        fs.writeFileSync(cf, containerfile(reg.host, LAST(bv++)));
+        return timeIt('buildah', bargs(cf), {});
+      });
+    }
+    let podmanRun: number[] | undefined;
+    if (hasCommand('podman')) {
+      const proot = path.join(work, 'podman');
+      const common = [
+        '--root',
+        path.join(proot, 'root'),
+        '--runroot',
+        path.join(proot, 'runroot'),
+        '--cgroup-manager',
+        'cgroupfs',
+        '--events-backend',
+        'file',
+      ];
+      const image = `${reg.host}/library/busybox:1.35`;
+      timeIt('podman', [...common, 'pull', '--tls-verify=false', image], {});
+      const limits = isRoot() ? ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'] : [];
+      const runArgs = [
+        ...common,
+        'run',
+        '--rm',
+        '--runtime',
+        'runc',
+        '--network',
+        'none',
+        ...limits,
+        image,
+        'true',
+      ];
+      timeIt('podman', runArgs, {});
+      podmanRun = measure(RUNS, () => timeIt('podman', runArgs, {}));
+    }
+
+    const m = median;
+    rows.push({
+      what: 'no-change rebuild, 10 steps',
+      strata: m(noChange),
+      ...(buildahNoChange ? { peer: m(buildahNoChange), peerName: 'buildah bud --layers' } : {}),
+      goal: '<= 300 ms and <= 0.2x buildah',
+      met: m(noChange) <= 300 && (!buildahNoChange || m(noChange) <= 0.2 * m(buildahNoChange)),
+    });
+    rows.push({
+      what: 'rebuild after editing the last step',
+      strata: m(lastStep),
+      peer: m(own),
+      peerName: 'the step run alone (strata run)',
+      goal: '<= own run time + 500 ms',
+      met: m(lastStep) <= m(own) + 500,
+    });
+    if (buildahLast)
+      rows.push({
+        what: 'rebuild after editing the last step',
+        strata: m(lastStep),
+        peer: m(buildahLast),
+        peerName: 'buildah bud --layers',
+        goal: '(for comparison)',
+        met: true,
+      });
+    rows.push({
+      what: 'run a built environment to exit',
+      strata: m(runs),
+      ...(podmanRun ? { peer: m(podmanRun), peerName: 'podman run --runtime runc' } : {}),
+      goal: '<= 0.3x podman',
+      met: !podmanRun || m(runs) <= 0.3 * m(podmanRun),
+    });
+  } finally {
+    await reg.stop();
+    removeTree(work);
+  }
+  console.log(`\nbuild and run (${isRoot() ? 'root' : 'rootless'}), medians of ${RUNS} runs`);
+  console.log(`| what | strata | peer | peer median | ratio | goal | met |`);
+  console.log(`| --- | ---: | --- | ---: | ---: | --- | --- |`);
+  for (const r of rows) {
+    const ratio = r.peer ? (r.strata / r.peer).toFixed(2) : '-';
+    console.log(
+      `| ${r.what} | ${r.strata.toFixed(0)} ms | ${r.peerName ?? '-'} | ${r.peer ? `${r.peer.toFixed(0)} ms` : '-'} | ${ratio} | ${r.goal} | ${r.met ? 'yes' : 'NO'} |`,
+    );
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exit(1);
+});

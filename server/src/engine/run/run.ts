@@ -1,0 +1,233 @@
+// `strata run` and `strata shell`: the image's layer trees stacked with overlay under a throwaway
+// upper dir, the spec's mounts (relative to its folder), env, workdir, resources and network
+// (workloads default to none), the caller's terminal when interactive; then a run record.
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { buildEnvironment, type BuildOptions } from '../build/build';
+import { runContainer, type Bind } from '../build/container';
+import type { BuildEvent } from '../build/events';
+import {
+  formatPos,
+  type EnvironmentSpec,
+  type NetworkMode,
+  type Resources,
+  type WorkloadDef,
+} from '../build/model';
+import { ports } from '../build/ports';
+import { loadSpec } from '../build/spec';
+import { removeTree } from '../build/tmp';
+import { StrataError } from '../errors';
+import { lockPathFor } from '../lock/format';
+import { parseImageRef, formatImageRef } from '../image/ref';
+import { pullImage } from '../registry/pull';
+import { openStore, type ResolvedImage, type Store } from '../store/store';
+import { hashOutputs } from './outputs';
+import { hostFacts, newRunId, writeRunRecord, type RunRecord } from './records';
+import { chooseWorkload } from './workload';
+
+export interface RunRequest {
+  /** The spec to build and run (absent with `image`). */
+  specPath?: string;
+  workload?: string;
+  /** A command instead of (or overriding) the workload's. */
+  command?: string[];
+  /** Run an image from the store (or a registry) instead of a spec's. */
+  image?: string;
+  /** Build only from the lock's pins (as strata build --locked). */
+  locked?: boolean;
+  /** Attach a pseudo-terminal (interactive use). */
+  tty?: boolean;
+  /** Override the network (default: the workload's, else none). */
+  network?: NetworkMode;
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  home?: string;
+  onBuildEvent?: (e: BuildEvent) => void;
+  onWarning?: (message: string) => void;
+  /** What a shell runs: /bin/bash if the image has it, else /bin/sh. */
+  shell?: boolean;
+}
+
+export interface RunOutcome {
+  exitCode: number;
+  record: RunRecord;
+  recordFile: string;
+}
+
+function envMap(list: string[] | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const kv of list ?? []) {
+    const i = kv.indexOf('=');
+    if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return env;
+}
+
+function bindsFor(spec: EnvironmentSpec): Bind[] {
+  return spec.mounts.map((m) => {
+    const src = path.resolve(spec.dir, m.src);
+    if (!fs.existsSync(src))
+      throw new StrataError(
+        'SPEC',
+        `${formatPos(m.pos)}: mount source ${m.src} does not exist (${src})`,
+        `create it (mkdir -p ${JSON.stringify(src)}) or fix the path; mount sources are relative to the spec's folder`,
+      );
+    return { src, dest: m.dest, readonly: m.readonly };
+  });
+}
+
+async function imageForSpec(
+  req: RunRequest,
+  store: Store,
+): Promise<{ spec: EnvironmentSpec; image: ResolvedImage }> {
+  const { spec } = loadSpec(path.resolve(req.specPath!), req.cwd);
+  const options: BuildOptions = {
+    locked: req.locked,
+    signal: req.signal,
+    onEvent: req.onBuildEvent,
+    env: req.env,
+    cwd: req.cwd,
+    home: store.home,
+  };
+  const built = await buildEnvironment(spec.file, options);
+  if (built.report?.status === 'drift')
+    throw new StrataError(
+      'DRIFT',
+      `the locked rebuild of ${spec.file} drifted from strata.lock; not running it`,
+      'run `strata verify` for the files that differ',
+    );
+  return { spec, image: await store.resolveImage(built.manifestDigest) };
+}
+
+async function imageByRef(ref: string, store: Store, req: RunRequest): Promise<ResolvedImage> {
+  if (store.findImage(ref)) return store.resolveImage(ref);
+  const canonical = formatImageRef(parseImageRef(ref));
+  if (store.findImage(canonical)) return store.resolveImage(canonical);
+  const pulled = await pullImage(ref, {
+    store,
+    signal: req.signal,
+    unpackLayer: async (l) => {
+      await ports.ensureTree(store, l.descriptor, l.diffId.toString(), l.where);
+    },
+  });
+  return store.resolveImage(pulled.name);
+}
+
+function lockDigest(spec: EnvironmentSpec | undefined): RunRecord['lock'] {
+  if (!spec) return undefined;
+  const file = lockPathFor(spec.file);
+  try {
+    return {
+      path: file,
+      digest: `sha256:${createHash('sha256').update(fs.readFileSync(file)).digest('hex')}`,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runEnvironment(req: RunRequest): Promise<RunOutcome> {
+  const store = openStore(req.home ?? (req.env ?? process.env).STRATA_HOME);
+  let spec: EnvironmentSpec | undefined;
+  let image: ResolvedImage;
+  if (req.image) image = await imageByRef(req.image, store, req);
+  else ({ spec, image } = await imageForSpec(req, store));
+
+  const workload: WorkloadDef | undefined =
+    spec && !req.shell ? chooseWorkload(spec, req.workload, req.command) : undefined;
+  const cfg = image.config.config ?? {};
+  let argv = req.command?.length
+    ? req.command
+    : (workload?.command ?? [...(cfg.Entrypoint ?? []), ...(cfg.Cmd ?? [])]);
+  const lowers: string[] = [];
+  for (const l of image.layers)
+    lowers.unshift(
+      await ports.ensureTree(store, l.descriptor, l.diffId.toString(), `layer of ${image.name}`),
+    );
+  if (req.shell && !req.command?.length)
+    argv = [
+      lowers.some(
+        (t) =>
+          fs.existsSync(path.join(t, 'bin', 'bash')) || fs.existsSync(path.join(t, 'usr', 'bin', 'bash')),
+      )
+        ? '/bin/bash'
+        : '/bin/sh',
+    ];
+  if (argv.length === 0)
+    throw new StrataError(
+      'USAGE',
+      `${image.name} has no command to run`,
+      'give one after --: strata run ... -- CMD ARGS',
+    );
+
+  const env = { ...envMap(cfg.Env), ...(workload?.env ?? {}) };
+  const hostEnv = req.env ?? process.env;
+  if (req.tty && hostEnv.TERM) env.TERM = hostEnv.TERM;
+  const cwd = workload?.workdir ?? cfg.WorkingDir ?? '/';
+  const binds = spec ? bindsFor(spec) : [];
+  const network: NetworkMode = req.network ?? workload?.network ?? 'none';
+  const resources: Resources = workload?.resources ?? {};
+
+  const id = newRunId();
+  const dir = path.join(store.paths.tmp, `run-${id}-${randomBytes(2).toString('hex')}`);
+  fs.mkdirSync(path.join(dir, 'upper'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'work'));
+  const release = await store.lease([image.digest]);
+  const startedAt = new Date();
+  let result;
+  try {
+    result = await runContainer({
+      lowers,
+      upper: path.join(dir, 'upper'),
+      work: path.join(dir, 'work'),
+      env,
+      cwd,
+      network,
+      fakeroot: false,
+      argv,
+      binds,
+      tty: !!req.tty,
+      resources,
+      signal: req.signal,
+      onWarning: req.onWarning,
+    });
+  } finally {
+    release();
+    removeTree(dir);
+  }
+  const endedAt = new Date();
+  if (result.execError) req.onWarning?.(result.execError);
+
+  const record: RunRecord = {
+    id,
+    ...(spec ? { spec: spec.file } : {}),
+    ...(workload ? { workload: workload.name } : {}),
+    image: { name: image.name, manifest: image.digest.toString(), config: image.configDigest.toString() },
+    ...(lockDigest(spec) ? { lock: lockDigest(spec) } : {}),
+    command: argv,
+    env,
+    workdir: cwd,
+    mounts: binds,
+    network,
+    resources,
+    host: hostFacts(),
+    startedAt: startedAt.toISOString(),
+    endedAt: endedAt.toISOString(),
+    durationMs: endedAt.getTime() - startedAt.getTime(),
+    exit: {
+      code: result.code,
+      ...(result.signal ? { signal: `signal ${result.signal}` } : {}),
+      ...(result.oomKilled ? { oomKilled: true } : {}),
+    },
+    rusage: {
+      userCpuMs: result.rusage.userCpuMs,
+      systemCpuMs: result.rusage.systemCpuMs,
+      maxRssKiB: result.rusage.maxRssKiB,
+    },
+    outputs: spec && workload ? await hashOutputs(spec.dir, workload.outputs) : [],
+  };
+  const recordFile = writeRunRecord(store.home, record);
+  return { exitCode: result.code, record, recordFile };
+}
