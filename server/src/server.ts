@@ -1,20 +1,443 @@
-// The language server process: wiring only. Language features live in lsp/ (pure), engine work in
-// engine/; this file connects them to an LSP connection.
+// The language server process: wiring only. Language features live in lsp/ (pure, offsets),
+// engine work in engine/; this file connects them to an LSP connection: document sync, debounced
+// validation, cancellation, and the build commands with work-done progress.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
+  CodeActionKind,
   createConnection,
+  DidChangeWatchedFilesNotification,
+  LSPErrorCodes,
   ProposedFeatures,
+  ResponseError,
   TextDocuments,
   TextDocumentSyncKind,
+  type CancellationToken,
+  type Connection,
+  type WorkDoneProgressReporter,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { isStrataError } from './engine/errors';
+import type { BuildEvent, BuildResult as EngineResult } from './engine/build';
+import { isLockFile, SpecLanguageService } from './lsp/service';
+import {
+  toCodeAction,
+  toCodeLens,
+  toCompletionItem,
+  toDiagnostic,
+  toDocumentSymbol,
+  toHover,
+  spanToRange,
+} from './lsp/toLsp';
+import {
+  Commands,
+  EnvironmentInfoRequest,
+  LogNotification,
+  StatusNotification,
+  type BuildResult,
+  type CommandErrorData,
+  type EnvironmentInfo,
+  type EnvironmentInfoExtras,
+  type EnvironmentState,
+  type InitializationOptions,
+} from './protocol';
 
-const connection = createConnection(ProposedFeatures.all);
+/** Validation waits this long after the last keystroke, so a burst of typing validates once. */
+const VALIDATION_DELAY_MS = Number(process.env.STRATA_LSP_VALIDATION_DELAY_MS ?? 20);
+
+const connection: Connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 
-connection.onInitialize(() => ({
-  capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental },
-  serverInfo: { name: 'strata-language-server', version: '0.1.0' },
-}));
+function fileOf(uri: string): string {
+  if (uri.startsWith('file:')) return fileURLToPath(uri);
+  // untitled: and other schemes: a name only; sources are not checked against the disk.
+  return uri.replace(/^[a-z-]+:/, '/untitled/');
+}
+
+const service = new SpecLanguageService({
+  exists: (p) => fs.existsSync(p),
+  readFile: (p) => {
+    try {
+      return fs.readFileSync(p, 'utf8');
+    } catch {
+      return undefined;
+    }
+  },
+  packageNames: (kind) => {
+    // Package names the locks of every open spec have recorded.
+    const names = new Set<string>();
+    for (const uri of service.uris()) {
+      for (const s of service.lockOf(uri)?.steps ?? [])
+        for (const p of (kind === 'apt' ? s.apt : s.pip) ?? []) names.add(p.name);
+    }
+    return [...names];
+  },
+});
+
+let trusted = true;
+let canWatchFiles = false;
+
+connection.onInitialize((params) => {
+  const options = params.initializationOptions as Partial<InitializationOptions> | undefined;
+  trusted = options?.trusted !== false;
+  canWatchFiles = !!params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration;
+  return {
+    capabilities: {
+      textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+      completionProvider: { triggerCharacters: [':', ' ', '-', '[', ','] },
+      hoverProvider: true,
+      documentSymbolProvider: true,
+      codeLensProvider: { resolveProvider: false },
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.RefactorRewrite] },
+      definitionProvider: true,
+      executeCommandProvider: { commands: Object.values(Commands) },
+    },
+    serverInfo: { name: 'strata-language-server', version: '0.1.0' },
+  };
+});
+
+connection.onInitialized(() => {
+  if (canWatchFiles) {
+    void connection.client.register(DidChangeWatchedFilesNotification.type, {
+      watchers: [{ globPattern: '**/*.lock' }, { globPattern: '**/{strata.yaml,*.strata.yaml}' }],
+    });
+  }
+});
+
+// ---- Validation: debounced per document, published only for the version it was made from ----
+
+const pending = new Map<string, NodeJS.Timeout>();
+const lastState = new Map<string, EnvironmentState>();
+
+function scheduleValidation(uri: string, delay = VALIDATION_DELAY_MS): void {
+  clearTimeout(pending.get(uri));
+  pending.set(
+    uri,
+    setTimeout(() => {
+      pending.delete(uri);
+      validate(uri);
+    }, delay),
+  );
+}
+
+function validate(uri: string): void {
+  const doc = documents.get(uri);
+  if (!doc || !service.has(uri)) return;
+  const version = doc.version;
+  const diagnostics = service.diagnostics(uri).map(toDiagnostic);
+  // A newer change arrived while this one was checked: its own validation will publish.
+  if (documents.get(uri)?.version !== version) return;
+  void connection.sendDiagnostics({ uri, version, diagnostics });
+  if (!isLockFile(service.fileOf(uri) ?? '')) publishLockState(uri);
+}
+
+/** strata/status from what the editor knows: is there a lock, and does it match the spec? */
+function publishLockState(uri: string): void {
+  if (building.has(uri)) return;
+  const lock = service.lockStatus(uri);
+  const state: EnvironmentState | undefined =
+    lock === 'current' ? 'locked' : lock === 'stale' ? 'stale' : lock === 'none' ? 'not-built' : undefined;
+  if (!state || lastState.get(uri) === state) return;
+  lastState.set(uri, state);
+  void connection.sendNotification(StatusNotification.type, {
+    uri,
+    state,
+    ...(state === 'stale' ? { detail: 'strata.lock does not match the spec' } : {}),
+    ...(service.lockOf(uri) ? { imageDigest: service.lockOf(uri)!.image.manifest } : {}),
+  });
+}
+
+documents.onDidOpen((e) => {
+  service.open(e.document.uri, fileOf(e.document.uri), e.document.getText(), e.document.version);
+  revalidateLockNeighbours(e.document.uri);
+  scheduleValidation(e.document.uri, 0);
+});
+documents.onDidChangeContent((e) => {
+  service.open(e.document.uri, fileOf(e.document.uri), e.document.getText(), e.document.version);
+  revalidateLockNeighbours(e.document.uri);
+  scheduleValidation(e.document.uri);
+});
+documents.onDidClose((e) => {
+  clearTimeout(pending.get(e.document.uri));
+  service.close(e.document.uri);
+  revalidateLockNeighbours(e.document.uri);
+  void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+});
+
+/** When a lock document changes, the specs beside it are compared again. */
+function revalidateLockNeighbours(uri: string): void {
+  const file = fileOf(uri);
+  if (isLockFile(file)) for (const spec of service.specsBeside(file)) scheduleValidation(spec);
+}
+
+connection.onDidChangeWatchedFiles((params) => {
+  for (const change of params.changes) {
+    const file = fileOf(change.uri);
+    if (isLockFile(file)) {
+      service.lockChanged(file);
+      for (const spec of service.specsBeside(file)) scheduleValidation(spec, 0);
+    } else {
+      // A spec or a copied file appeared or went away: sources may now exist or not.
+      for (const uri of service.uris()) scheduleValidation(uri, 0);
+    }
+  }
+});
+
+// ---- Requests: each checks for cancellation before doing work ----
+
+function offsetOf(uri: string, position: { line: number; character: number }): number | undefined {
+  return service.analysis(uri)?.parsed.lines.offsetAt(position.line, position.character);
+}
+
+function cancelled(token: CancellationToken): boolean {
+  return token.isCancellationRequested;
+}
+
+connection.onCompletion((params, token) => {
+  const offset = offsetOf(params.textDocument.uri, params.position);
+  if (offset === undefined || cancelled(token)) return null;
+  const lines = service.analysis(params.textDocument.uri)!.parsed.lines;
+  return service.completion(params.textDocument.uri, offset).map((e, i) => toCompletionItem(lines, e, i));
+});
+
+connection.onHover((params, token) => {
+  const offset = offsetOf(params.textDocument.uri, params.position);
+  if (offset === undefined || cancelled(token)) return null;
+  const h = service.hover(params.textDocument.uri, offset);
+  return h ? toHover(service.analysis(params.textDocument.uri)!.parsed.lines, h) : null;
+});
+
+connection.onDocumentSymbol((params, token) => {
+  if (cancelled(token)) return null;
+  return service.symbols(params.textDocument.uri).map(toDocumentSymbol);
+});
+
+connection.onCodeLens((params, token) => {
+  if (cancelled(token)) return null;
+  return service.lenses(params.textDocument.uri).map(toCodeLens);
+});
+
+connection.onCodeAction((params, token) => {
+  const uri = params.textDocument.uri;
+  const a = service.analysis(uri);
+  if (!a || cancelled(token)) return null;
+  const start = a.parsed.lines.offsetAt(params.range.start.line, params.range.start.character);
+  const end = a.parsed.lines.offsetAt(params.range.end.line, params.range.end.character);
+  return service.actions(uri, start, end).map((x) => toCodeAction(a.parsed.lines, uri, x));
+});
+
+connection.onDefinition((params, token) => {
+  const uri = params.textDocument.uri;
+  const offset = offsetOf(uri, params.position);
+  if (offset === undefined || cancelled(token)) return null;
+  const target = service.definition(uri, offset);
+  if (!target || !fs.existsSync(target.path)) return null;
+  const origin = spanToRange(service.analysis(uri)!.parsed.lines, target.span);
+  const zero = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+  return [
+    {
+      originSelectionRange: origin,
+      targetUri: pathToFileURL(target.path).href,
+      targetRange: zero,
+      targetSelectionRange: zero,
+    },
+  ];
+});
+
+// ---- Environment info and build commands ----
+
+connection.onRequest(EnvironmentInfoRequest.type, (params): EnvironmentInfo & EnvironmentInfoExtras => {
+  const uri = params.uri;
+  const file = fileOf(uri);
+  // Not open in the editor: read it from disk (views list environments that are closed).
+  const opened = !service.has(uri);
+  if (opened) {
+    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+    if (text === undefined) throw new ResponseError(-32602, `${file} does not exist`);
+    service.open(uri, file, text, -1);
+  }
+  try {
+    return environmentInfo(uri);
+  } finally {
+    if (opened) service.close(uri);
+  }
+});
+
+function environmentInfo(uri: string): EnvironmentInfo & EnvironmentInfoExtras {
+  const spec = service.spec(uri);
+  const lock = service.lockOf(uri);
+  const lockState = service.lockStatus(uri);
+  const layers = lock
+    ? [...lock.base.layers.map((l) => ({ ...l })), ...lock.steps.map((s) => ({ ...s.layer, step: s.step }))]
+    : [];
+  const state: EnvironmentState =
+    lastState.get(uri) ??
+    (lockState === 'current' ? 'locked' : lockState === 'stale' ? 'stale' : 'not-built');
+  return {
+    uri,
+    state,
+    ...(lock ? { imageDigest: lock.image.manifest } : {}),
+    layers,
+    workloads: spec ? Object.keys(spec.workloads) : [],
+    ...(spec ? { name: spec.name } : {}),
+    lockState: lockState === 'current' ? 'current' : lockState === 'stale' ? 'stale' : 'none',
+  };
+}
+
+const building = new Map<string, AbortController>();
+
+function setStatus(uri: string, state: EnvironmentState, detail?: string, imageDigest?: string): void {
+  lastState.set(uri, state);
+  void connection.sendNotification(StatusNotification.type, {
+    uri,
+    state,
+    ...(detail ? { detail } : {}),
+    ...(imageDigest ? { imageDigest } : {}),
+  });
+}
+
+function progressOf(
+  uri: string,
+  e: BuildEvent,
+  progress: WorkDoneProgressReporter,
+  failed: { step?: number },
+): void {
+  switch (e.type) {
+    case 'pull':
+      progress.report(`pulling ${e.ref}${e.total ? ` (${Math.round((100 * e.bytes) / e.total)}%)` : ''}`);
+      break;
+    case 'step': {
+      const text = `step ${e.index}/${e.total}: ${e.label}${e.status === 'cached' ? ' (cached)' : ''}`;
+      progress.report(
+        Math.round((100 * (e.index - (e.status === 'running' ? 1 : 0))) / Math.max(1, e.total)),
+        text,
+      );
+      if (e.status === 'running') setStatus(uri, 'building', text);
+      if (e.status === 'failed') failed.step = e.index - 1;
+      break;
+    }
+    case 'output':
+      void connection.sendNotification(LogNotification.type, { uri, level: 'info', text: e.line });
+      break;
+    case 'lock':
+      service.lockChanged(e.path);
+      break;
+    default:
+      break;
+  }
+}
+
+async function runCommand(
+  command: string,
+  uri: string,
+  token: CancellationToken,
+  progress: WorkDoneProgressReporter,
+): Promise<BuildResult> {
+  if (!trusted) {
+    throw new ResponseError<CommandErrorData>(-32001, 'Strata does not build in an untrusted workspace', {
+      code: 'USAGE',
+      hint: 'trust the workspace to build, run and verify environments',
+    });
+  }
+  if (building.has(uri)) {
+    throw new ResponseError<CommandErrorData>(-32002, 'this environment is already being built', {
+      code: 'USAGE',
+      hint: 'wait for the running build, or cancel it',
+    });
+  }
+  const file = fileOf(uri);
+  const controller = new AbortController();
+  building.set(uri, controller);
+  const onCancel = token.onCancellationRequested(() => controller.abort());
+  const failed: { step?: number } = {};
+  const title =
+    {
+      [Commands.build]: 'Building',
+      [Commands.rebuild]: 'Rebuilding without cache',
+      [Commands.verify]: 'Verifying',
+      [Commands.lock]: 'Locking',
+    }[command] ?? 'Building';
+  progress.begin(`${title} ${path.basename(path.dirname(file))}`, 0, 'starting', true);
+  setStatus(uri, 'building', 'starting');
+  service.setBuildFailure(uri, undefined);
+  try {
+    const options = {
+      signal: controller.signal,
+      cwd: path.dirname(file),
+      onEvent: (e: BuildEvent) => progressOf(uri, e, progress, failed),
+    };
+    // Loaded on first use: the language features start fast and never depend on the engine.
+    const { buildEnvironment, verifyEnvironment } = await import('./engine/build');
+    let result: EngineResult;
+    if (command === Commands.verify) result = await verifyEnvironment(file, options);
+    else result = await buildEnvironment(file, { ...options, noCache: command === Commands.rebuild });
+    service.lockChanged(result.lockPath);
+    const state: EnvironmentState = result.report
+      ? result.report.status === 'reproduced'
+        ? 'reproduced'
+        : 'drift'
+      : 'locked';
+    setStatus(
+      uri,
+      state,
+      result.report ? undefined : `${result.ran} steps run, ${result.cached} cached`,
+      result.manifestDigest,
+    );
+    return {
+      uri,
+      state,
+      imageDigest: result.manifestDigest,
+      lockUri: pathToFileURL(result.lockPath).href,
+      ...(result.report
+        ? {
+            drift: result.report.steps
+              .filter((s) => !s.reproduced)
+              .map((s) => ({ step: s.label, files: s.files.map((f) => f.path) })),
+          }
+        : {}),
+    };
+  } catch (e) {
+    if (controller.signal.aborted || (isStrataError(e) && e.code === 'CANCELLED')) {
+      setStatus(uri, 'failed', 'cancelled');
+      throw new ResponseError(LSPErrorCodes.RequestCancelled, 'build cancelled');
+    }
+    const message = isStrataError(e) ? e.message : e instanceof Error ? e.message : String(e);
+    const hint = isStrataError(e) ? e.hint : undefined;
+    // A failed step shows as a diagnostic on that step (its first lines; the log has the rest).
+    if (!isStrataError(e) || e.code !== 'SPEC') {
+      service.setBuildFailure(uri, {
+        step: failed.step,
+        message: `build failed: ${message}${hint ? `\n${hint}` : ''}`,
+      });
+    }
+    setStatus(uri, 'failed', message.split('\n')[0]);
+    throw new ResponseError<CommandErrorData>(-32003, message, {
+      code: isStrataError(e) ? e.code : 'INTERNAL',
+      ...(hint ? { hint } : {}),
+    });
+  } finally {
+    onCancel.dispose();
+    building.delete(uri);
+    progress.done();
+    if (service.has(uri)) scheduleValidation(uri, 0);
+  }
+}
+
+connection.onExecuteCommand(async (params, token, progress) => {
+  const uri = params.arguments?.[0];
+  if (typeof uri !== 'string' || !uri.startsWith('file:')) {
+    throw new ResponseError<CommandErrorData>(
+      -32602,
+      `${params.command} needs the spec's file: URI as its first argument`,
+      { code: 'USAGE' },
+    );
+  }
+  if (!(Object.values(Commands) as string[]).includes(params.command)) {
+    throw new ResponseError(-32601, `unknown command ${params.command}`);
+  }
+  return runCommand(params.command, uri, token, progress);
+});
 
 documents.listen(connection);
 connection.listen();
