@@ -208,6 +208,47 @@ describe('registry: hostile registry and network', function () {
     assert.equal(proxy.log.length, 2);
   });
 
+  it('never fetches a foreign layer from the URLs its manifest lists', async function () {
+    const hits: string[] = [];
+    const recorder = http.createServer((req, res) => {
+      hits.push(req.url ?? '');
+      res.writeHead(200);
+      res.end('x');
+    });
+    await new Promise<void>((r) => recorder.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(recorder.address() as AddressInfo).port}/layer.tar.gz`;
+      const m = JSON.parse(bb.manifestBytes.toString()) as { layers: Record<string, unknown>[] };
+      m.layers[0] = {
+        mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+        digest: `sha256:${'e'.repeat(64)}`,
+        size: 1,
+        urls: [url],
+      };
+      const bytes = Buffer.from(JSON.stringify(m));
+      proxy.tamper = ({ path: p }) =>
+        p === '/v2/library/busybox/manifests/foreign'
+          ? {
+              replace: {
+                status: 200,
+                headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+                body: bytes,
+              },
+            }
+          : undefined;
+      const e = await pullFails(
+        'busybox:foreign',
+        /is a foreign layer that .* does not hold; Strata does not fetch layers from the URLs a manifest lists/,
+        'REGISTRY',
+      );
+      assert.ok(e.message.includes(url));
+      assert.deepEqual(hits, [], 'the foreign URL was never asked');
+    } finally {
+      recorder.closeAllConnections();
+      await new Promise((r) => recorder.close(r));
+    }
+  });
+
   describe('redirects', function () {
     let authReg: Registry;
     let authProxy: Proxy;

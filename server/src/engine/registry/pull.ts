@@ -90,10 +90,6 @@ async function forEachLimited<T>(
 
 function checkLayers(manifest: Manifest, refText: string): void {
   manifest.layers.forEach((l, i) => {
-    if (isForeignLayer(l.mediaType) && l.urls?.length) {
-      // Never fetched from its URLs (a hostile manifest could point anywhere); the registry may
-      // still hold it, which fetchBlobToStore tries.
-    }
     const compression = layerCompression(l.mediaType);
     if (compression === undefined) {
       throw new StrataError(
@@ -133,6 +129,30 @@ function checkConfig(
     );
   }
   return ids.map((d, i) => parseDigest(d, `config ${configDigest} of ${refText}, diff_id ${i + 1}`));
+}
+
+/**
+ * Foreign (non-distributable) layers are fetched from the registry only, never from the URLs the
+ * manifest lists: a hostile manifest could point anywhere (and at anything on the local network).
+ */
+async function fetchLayer(
+  store: Store,
+  repo: RepositoryClient,
+  layer: Descriptor,
+  options: Parameters<typeof fetchBlobToStore>[3],
+): Promise<void> {
+  try {
+    await fetchBlobToStore(store, repo, layer, options);
+  } catch (e) {
+    if (e instanceof StrataError && e.code === 'REF' && isForeignLayer(layer.mediaType)) {
+      throw new StrataError(
+        'REGISTRY',
+        `${options.where} is a foreign layer that ${repo.where} does not hold; Strata does not fetch layers from the URLs a manifest lists${layer.urls?.length ? ` (${layer.urls.join(', ')})` : ''}`,
+        'use an image without foreign layers, or copy it with its foreign layers into a registry first (skopeo copy --preserve-digests)',
+      );
+    }
+    throw e;
+  }
 }
 
 /** Resolves a reference to one image manifest (choosing from an index), verified. */
@@ -257,7 +277,7 @@ export async function pullImage(refText: string, options: PullOptions): Promise<
           skipped: 'present',
         });
       } else {
-        await fetchBlobToStore(store, repo, layer, {
+        await fetchLayer(store, repo, layer, {
           where,
           signal: options.signal,
           onProgress: byteProgress(options.onEvent, layer.digest, 'layer', layer.size),
