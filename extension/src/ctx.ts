@@ -6,6 +6,7 @@ import type { EnvironmentInfo, EnvironmentInfoExtras } from '../../server/src/pr
 import type { ExecuteCommandHook } from './client';
 import { Config } from './config';
 import { loadLsp, type Lsp } from './lazy';
+import { listRuns } from './runs';
 import { EnvironmentStore } from './state';
 
 export class Ctx implements vscode.Disposable {
@@ -89,6 +90,11 @@ export class Ctx implements vscode.Disposable {
       const info = (await this.client.sendRequest(this.lsp.EnvironmentInfoRequest.type, {
         uri: uri.toString(),
       })) as (EnvironmentInfo & EnvironmentInfoExtras) | null;
+      if (info && !info.runs)
+        info.runs = await listRuns(this.config, uri).catch((e: unknown) => {
+          this.channel.debug(`runs of ${uri.fsPath}: ${e instanceof Error ? e.message : String(e)}`);
+          return undefined;
+        });
       if (info) this.store.applyInfo(info);
     } catch (e) {
       this.channel.debug(`environmentInfo ${uri.fsPath}: ${e instanceof Error ? e.message : String(e)}`);

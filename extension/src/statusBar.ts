@@ -14,17 +14,32 @@ export class StatusBar implements vscode.Disposable {
     this.item.name = 'Strata Environment';
     this.item.command = 'strata.showLogs';
     this.subscriptions = [
-      store.onDidChange(() => this.update()),
+      store.onDidChange((uri) => {
+        // A build or verify in progress takes the focus, and keeps it once it is done.
+        if (uri && store.get(uri).state === 'building') this.lastFocused = uri;
+        this.update();
+      }),
       vscode.window.onDidChangeActiveTextEditor(() => this.update()),
     ];
     this.update();
   }
 
+  /** The spec last shown in an editor or last built: kept while another kind of file is active. */
+  private lastFocused: vscode.Uri | undefined;
+
   private focused(): EnvironmentView | undefined {
     const active = vscode.window.activeTextEditor?.document.uri;
-    if (active && isSpecFile(active)) return this.store.get(active);
+    if (active && isSpecFile(active)) {
+      this.lastFocused = active;
+      return this.store.get(active);
+    }
     const all = this.store.all();
-    return all.find((v) => v.state === 'building') ?? (all.length === 1 ? all[0] : undefined);
+    const known = (u: vscode.Uri | undefined) => u && all.find((v) => v.uri.toString() === u.toString());
+    return (
+      all.find((v) => v.state === 'building') ??
+      known(this.lastFocused) ??
+      (all.length === 1 ? all[0] : undefined)
+    );
   }
 
   update(): void {

@@ -39,6 +39,8 @@ export class Terminals implements vscode.Disposable {
       message: `${displayCommand(full)}   (${specLabel(spec)})`,
     });
     this.owned.set(terminal, spec);
+    // A finished run wrote a run record: refresh the view once the process has exited.
+    void Terminals.exited(terminal).then(() => this.ctx.refreshInfo(spec));
     terminal.show();
     return terminal;
   }

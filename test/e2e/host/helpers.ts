@@ -48,17 +48,22 @@ export async function openSpec(name: string): Promise<vscode.TextEditor> {
   return vscode.window.showTextDocument(doc);
 }
 
-/** Processes on this machine that belong to this test run's store (STRATA_HOME in their environ). */
+/**
+ * Processes on this machine whose command line matches; with `home`, only those that belong to
+ * this test run's store (STRATA_HOME in their environ: the server, the CLI, strata-box).
+ */
 export function processesOfStore(
-  home: string,
+  home: string | undefined,
   match: (cmdline: string) => boolean,
 ): { pid: number; cmdline: string }[] {
   const found: { pid: number; cmdline: string }[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const environ = fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
-      if (!environ.includes(`STRATA_HOME=${home}`)) continue;
+      if (home !== undefined) {
+        const environ = fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+        if (!environ.includes(`STRATA_HOME=${home}`)) continue;
+      }
       const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
       if (match(cmdline)) found.push({ pid: Number(entry), cmdline });
     } catch {
@@ -66,34 +71,4 @@ export function processesOfStore(
     }
   }
   return found;
-}
-
-/** Every descendant of `pid` (by /proc/N/stat ppid). */
-export function descendants(pid: number): { pid: number; cmdline: string }[] {
-  const parent = new Map<number, number>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parent.set(Number(entry), ppid);
-    } catch {
-      /* gone */
-    }
-  }
-  const result: { pid: number; cmdline: string }[] = [];
-  for (const [p] of parent) {
-    let q: number | undefined = parent.get(p);
-    while (q !== undefined && q > 1 && q !== pid) q = parent.get(q);
-    if (q === pid) {
-      let cmdline = '';
-      try {
-        cmdline = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      } catch {
-        continue;
-      }
-      result.push({ pid: p, cmdline });
-    }
-  }
-  return result;
 }

@@ -80,6 +80,37 @@ describe('build, run and verify examples/quickstart', function () {
     terminal.dispose();
   });
 
+  it('lists the run under "Recent runs" with its exit status, and opens its record', async () => {
+    const api = await strataApi();
+    const tree = api.environments;
+    const node = tree
+      .getChildren()
+      .find((n) => n.kind === 'spec' && n.spec.toString() === spec().toString())!;
+    const runs = await waitFor('a "Recent runs" group', () =>
+      tree.getChildren(node).find((n) => n.kind === 'group' && n.group === 'runs'),
+    );
+    const [latest] = tree.getChildren(runs);
+    assert.ok(latest && latest.kind === 'run');
+    const item = tree.getTreeItem(latest);
+    assert.equal(item.label, 'hello');
+    assert.match(String(item.description), /^exit 0 · /);
+    assert.equal(item.command?.command, 'strata.openRunRecord');
+    await vscode.commands.executeCommand(item.command.command, ...(item.command.arguments ?? []));
+    const doc = vscode.window.activeTextEditor?.document;
+    assert.ok(doc, 'the run record is open');
+    const record = JSON.parse(doc.getText()) as {
+      workload: string;
+      exit: { code: number };
+      outputs: { path: string }[];
+    };
+    assert.equal(record.workload, 'hello');
+    assert.equal(record.exit.code, 0);
+    assert.ok(
+      record.outputs.some((o) => o.path.endsWith('greeting.txt')),
+      'the output file is hashed in the record',
+    );
+  });
+
   it('Verify Reproducibility rebuilds from the lock and reports reproduced', async () => {
     const api = await strataApi();
     const outcome = await vscode.commands.executeCommand<BuildOutcome>('strata.verifyEnvironment', spec());

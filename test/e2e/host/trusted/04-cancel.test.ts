@@ -11,10 +11,10 @@ describe('cancelling a build', () => {
     assert.ok(home, 'the e2e driver gives the run its own STRATA_HOME');
     const spec = specUri('slow');
     const building = vscode.commands.executeCommand<BuildOutcome>('strata.buildEnvironment', spec);
-    // Wait until the sleeping step really runs: a `sleep 600` of this store exists.
+    // Wait until the sleeping step really runs: a `sleep 6017` of this store exists.
     await waitFor(
       'the slow step to be running',
-      () => processesOfStore(home, (c) => c.includes('sleep 600')).length > 0,
+      () => processesOfStore(home, (c) => c.includes('sleep 6017')).length > 0,
       180000,
     );
     assert.equal(api.services.builds.running, 1);
@@ -22,16 +22,18 @@ describe('cancelling a build', () => {
     assert.equal(cancelled, 1, 'one build was asked to stop');
     const outcome = await building;
     assert.equal(outcome.status, 'cancelled', `outcome: ${JSON.stringify(outcome)}`);
-    // Everything the build started (strata-box, the step's shell, sleep) is gone.
+    // Everything the build started is gone: strata-box (found by its STRATA_HOME) and the step's
+    // processes inside the container (their environment is the image's, so found by command line).
+    const leftovers = () => [
+      ...processesOfStore(home, (c) => c.includes('strata-box')),
+      ...processesOfStore(undefined, (c) => c.includes('sleep 6017')),
+    ];
     const left = await waitFor(
       'no process of the cancelled build',
-      () => {
-        const p = processesOfStore(home, (c) => c.includes('strata-box') || c.includes('sleep 600'));
-        return p.length === 0 ? 'none' : undefined;
-      },
+      () => leftovers().length === 0,
       30000,
-    ).catch(() => processesOfStore(home, (c) => c.includes('strata-box') || c.includes('sleep 600')));
-    assert.equal(left, 'none', `left running: ${JSON.stringify(left)}`);
+    ).catch(() => leftovers());
+    assert.equal(left, true, `left running: ${JSON.stringify(left)}`);
     assert.notEqual(api.ctx.store.get(spec).state, 'built');
   });
 });
