@@ -61,8 +61,8 @@ int inroot_mkpath(int root_fd, const char *path, bool leaf_is_file, inroot_creat
         r = mkdirat(parent, name, 0755);
       }
       if (r < 0 && errno != EEXIST) return -1;
-      if (r >= 0 && created) created(p, !(last && leaf_is_file), ctx);
       fd = inroot_open(root_fd, p, O_PATH);
+      if (r >= 0 && fd >= 0 && created) created(p, fd, !(last && leaf_is_file), ctx);
     }
     if (fd < 0) return -1;
     *slash = saved;

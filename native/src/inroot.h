@@ -11,8 +11,9 @@ int inroot_open(int root_fd, const char *path, int flags);
 /* As inroot_open, but refusing any symlink on the way (for cleaning up what we created). */
 int inroot_open_nofollow(int root_fd, const char *path, int flags);
 
-/* Callback told about each path component that inroot_mkpath had to create. */
-typedef void (*inroot_created_fn)(const char *relpath, bool is_dir, void *ctx);
+/* Callback told about each path component that inroot_mkpath had to create: its path as asked
+ * for (which may pass through symlinks) and an O_PATH fd of what was made. */
+typedef void (*inroot_created_fn)(const char *relpath, int fd, bool is_dir, void *ctx);
 
 /* Opens `path` below root_fd as O_PATH, creating missing directories and, when `leaf_is_file`,
  * an empty regular file as the last component. -1 with errno. */

@@ -49,8 +49,17 @@ void mounts_open_host_paths(struct run_options *o) {
     if (o->mounts[i].src) o->mounts[i].src_fd = open_host("bind source", o->mounts[i].src, 0);
 }
 
-static void record_created(const char *relpath, bool is_dir, void *ctx) {
+/* Remembers a mount point we made, by where it really is in the root (a path through a symlink
+ * would not be followed when cleaning up). Before pivot_root the root is mounted at STAGING. */
+static void record_created(const char *relpath, int fd, bool is_dir, void *ctx) {
   struct mount_state *ms = ctx;
+  char link[32], real[4096];
+  ssize_t n = readlink(fd_path(fd, link), real, sizeof real - 1);
+  if (n > 0) {
+    real[n] = '\0';
+    size_t sl = strlen(STAGING);
+    if (strncmp(real, STAGING "/", sl + 1) == 0) relpath = real + sl + 1;
+  }
   struct created_path *c = realloc(ms->created, (ms->n_created + 1) * sizeof *c);
   if (!c) die(EXIT_INTERNAL, "out of memory");
   ms->created = c;

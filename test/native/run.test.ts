@@ -1,0 +1,400 @@
+// `strata-box run` through the engine's wrapper (server/src/engine/sandbox/run.ts), in a real
+// busybox image unpacked by umoci. The suite runs as root and again as the unprivileged test user
+// (test/run-all.ts), so every assertion here holds for both.
+import * as assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runInSandbox, startSandbox, type SandboxEvent, type SandboxRunOptions } from '../../server/src/engine/sandbox/run';
+import { StrataError } from '../../server/src/engine/errors';
+import { makeTempDir, removeTree, requirePrerequisites, strataBox } from '../support';
+import { freshOverlay, imageRootfs } from './images';
+
+function sh(script: string): string[] {
+  return ['/bin/sh', '-c', script];
+}
+
+describe('strata-box run', function () {
+  let busybox = '';
+  before(async function () {
+    requirePrerequisites(this, { commands: ['skopeo', 'umoci'], files: [strataBox] });
+    busybox = await imageRootfs('library/busybox:latest');
+  });
+
+  async function box(command: string[], extra: Partial<SandboxRunOptions> = {}) {
+    const events: SandboxEvent[] = [];
+    const r = await runInSandbox({
+      rootfs: busybox,
+      command,
+      onEvent: (e) => events.push(e),
+      ...extra,
+    });
+    return { ...r, events };
+  }
+
+  describe('isolation', function () {
+    it('runs the workload as pid 2 under its init, seeing only the container processes', async function () {
+      const r = await box(sh('echo "self $$"; ps -o pid,comm'));
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.match(r.stdout, /^self 2$/m);
+      const pids = r.stdout
+        .split('\n')
+        .slice(2)
+        .map((l) => l.trim().split(/\s+/)[0])
+        .filter(Boolean)
+        .map(Number);
+      // pid 1 (init), 2 (the shell), and ps itself: nothing of the host.
+      assert.deepEqual(pids.slice(0, 2), [1, 2]);
+      assert.ok(pids.length <= 3, r.stdout);
+    });
+
+    it('sets the host name and gives uid 0 inside', async function () {
+      const r = await box(sh('hostname; id -u; id -g'), { hostname: 'inside-box' });
+      assert.equal(r.stdout, 'inside-box\n0\n0\n');
+    });
+
+    it('has only loopback, up, with --net none, and the host network with --net host', async function () {
+      const none = await box(sh('ls /sys/class/net; cat /sys/class/net/lo/operstate; cat /proc/net/dev | tail -n +3 | cut -d: -f1'));
+      assert.equal(none.exitCode, 0, none.stderr);
+      const lines = none.stdout.split('\n').map((l) => l.trim());
+      assert.equal(lines[0], 'lo');
+      assert.ok(['unknown', 'up'].includes(lines[1]), lines[1]);
+      assert.deepEqual(lines.slice(2).filter(Boolean), ['lo']);
+      const host = await box(sh('cat /proc/net/dev | tail -n +3 | cut -d: -f1'), { net: 'host' });
+      const hostIfaces = fs
+        .readFileSync('/proc/net/dev', 'utf8')
+        .split('\n')
+        .slice(2)
+        .map((l) => l.split(':')[0].trim())
+        .filter(Boolean)
+        .sort();
+      assert.deepEqual(host.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort(), hostIfaces);
+    });
+
+    it('shows no host path outside the binds', async function () {
+      const dir = makeTempDir('bind');
+      try {
+        fs.writeFileSync(path.join(dir, 'hello'), 'from the host\n');
+        const r = await box(sh('test -e /work && echo WORK; test -e /home && echo HOME; ls /; cat /data/hello'), {
+          mounts: [{ type: 'ro-bind', src: dir, dest: '/data' }],
+        });
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.doesNotMatch(r.stdout, /WORK|HOME/);
+        assert.match(r.stdout, /from the host/);
+        const top = new Set(fs.readdirSync(busybox));
+        for (const name of r.stdout.split('\n').slice(0, -2)) {
+          if (name && name !== 'data') assert.ok(top.has(name), `/${name} is not in the image`);
+        }
+      } finally {
+        removeTree(dir);
+      }
+    });
+
+    it('masks runc\'s masked paths and keeps /proc/sys, /sys and /proc/sysrq-trigger read-only', async function () {
+      const r = await box(
+        sh(
+          'for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /proc/latency_stats; do ' +
+            '[ -e $f ] && echo "$f $(cat $f | wc -c)"; done; ' +
+            'for d in /proc/acpi /proc/scsi /sys/firmware; do [ -d $d ] && echo "$d $(ls -A $d | wc -l)"; done; ' +
+            'echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null && echo WROTE-PROC-SYS; ' +
+            'echo h > /proc/sysrq-trigger 2>/dev/null && echo WROTE-SYSRQ; ' +
+            'touch /sys/kernel/x 2>/dev/null && echo WROTE-SYS; ' +
+            'awk \'$5 == "/sys" { print "sys-options", $6 }\' /proc/self/mountinfo',
+        ),
+      );
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /WROTE/);
+      const masked = r.stdout.split('\n').filter((l) => l.startsWith('/'));
+      assert.ok(masked.length >= 3, `expected some masked paths to exist: ${r.stdout}`);
+      for (const line of masked) assert.match(line, / 0$/, `${line} should read as empty`);
+      assert.match(r.stdout, /^sys-options ro,/m, '/sys is mounted read-only');
+    });
+
+    it('makes the root read-only with --read-only, leaving a --tmpfs writable', async function () {
+      const r = await box(sh('touch /etc/x 2>/dev/null && echo WROTE; touch /scratch/ok && echo tmpfs-ok'), {
+        readOnly: true,
+        mounts: [{ type: 'tmpfs', dest: '/scratch' }],
+      });
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /WROTE/);
+      assert.match(r.stdout, /tmpfs-ok/);
+    });
+
+    it('passes exactly the --env list plus a default PATH, and honours --cwd', async function () {
+      const r = await box(['/bin/cat', '/proc/self/environ'], { env: { A: '1', B: 'two words' } });
+      assert.deepEqual(r.stdout.split('\0').filter(Boolean).sort(), [
+        'A=1',
+        'B=two words',
+        'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      ]);
+      const cwd = await box(['/bin/pwd'], { cwd: '/etc' });
+      assert.equal(cwd.stdout, '/etc\n');
+    });
+
+    it('gives a minimal /dev with a private devpts and working null, zero, urandom', async function () {
+      const r = await box(
+        sh('ls /dev | sort | tr "\\n" " "; echo; head -c 4 /dev/zero | wc -c; head -c 4 /dev/urandom | wc -c; echo x > /dev/null && echo null-ok; ls /dev/pts'),
+      );
+      assert.equal(r.exitCode, 0, r.stderr);
+      const names = r.stdout.split('\n')[0].trim().split(' ');
+      for (const n of ['null', 'zero', 'full', 'random', 'urandom', 'tty', 'pts', 'ptmx', 'shm'])
+        assert.ok(names.includes(n), `/dev/${n} missing: ${names.join(' ')}`);
+      assert.match(r.stdout, /^4\n4\nnull-ok\nptmx\n$/m);
+    });
+  });
+
+  describe('exit codes and signals', function () {
+    it('returns the workload\'s exit code and reports started and exited events', async function () {
+      const r = await box(sh('exit 42'));
+      assert.equal(r.exitCode, 42);
+      assert.equal(r.signal, null);
+      const kinds = r.events.map((e) => e.event);
+      assert.deepEqual(kinds.filter((k) => k !== 'warning'), ['started', 'exited']);
+      const exited = r.events.find((e) => e.event === 'exited');
+      assert.ok(exited && exited.event === 'exited' && exited.exit_code === 42 && exited.oom_killed === false);
+      assert.ok(r.wallMs >= 0 && r.maxRssKb > 0, JSON.stringify(r));
+    });
+
+    it('returns 128+N when the workload is killed by signal N', async function () {
+      const r = await box(sh('kill -TERM $$; sleep 5'));
+      assert.equal(r.exitCode, 143);
+      assert.equal(r.signal, 15);
+    });
+
+    it('returns 127 for a missing command and 126 for one that cannot be executed', async function () {
+      const missing = await box(['/no/such/program']);
+      assert.equal(missing.exitCode, 127);
+      assert.match(missing.execError ?? '', /cannot execute '\/no\/such\/program': No such file/);
+      const notExec = await box(['/etc/passwd']);
+      assert.equal(notExec.exitCode, 126);
+      assert.match(notExec.execError ?? '', /Permission denied/);
+    });
+
+    it('reaps orphaned zombies as pid 1', async function () {
+      // The orphan is re-parented to the init; once it exits, only a reaping init makes its
+      // /proc entry go away (a zombie keeps it). The loop is bounded so a failure cannot hang.
+      const r = await box(
+        sh(
+          'sh -c "sleep 0.2 & echo \\$! > /tmp/orphan"; pid=$(cat /tmp/orphan); i=0; ' +
+            'while [ -e /proc/$pid ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; ' +
+            '[ -e /proc/$pid ] && { echo "not reaped: $(cat /proc/$pid/stat)"; exit 1; }; echo reaped',
+        ),
+        { mounts: [{ type: 'tmpfs', dest: '/tmp' }] },
+      );
+      assert.equal(r.stdout.trim(), 'reaped', r.stdout + r.stderr);
+      assert.equal(r.exitCode, 0);
+    });
+
+    it('forwards SIGUSR1 and SIGTERM to the workload', async function () {
+      const p = startSandbox({
+        rootfs: busybox,
+        command: sh('trap "echo got-usr1" USR1; trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.05; done'),
+      });
+      let out = '';
+      const ready = new Promise<void>((resolve) =>
+        p.child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('ready')) resolve();
+          if (out.includes('got-usr1') && !out.includes('got-term')) p.child.kill('SIGTERM');
+        }),
+      );
+      await ready;
+      p.child.kill('SIGUSR1');
+      const r = await p.result;
+      assert.match(out, /got-usr1/);
+      assert.match(out, /got-term/);
+      assert.equal(r.exitCode, 7);
+    });
+
+    it('stops the whole container on cancellation: no process or mount is left', async function () {
+      const marker = String(4000 + Math.floor(Math.random() * 50000));
+      const ov = freshOverlay(busybox);
+      try {
+        const ac = new AbortController();
+        let initPid = 0;
+        const p = startSandbox({
+          overlay: ov,
+          graceMs: 200,
+          signal: ac.signal,
+          // The workload ignores SIGTERM, so only the grace period's SIGKILL ends it; its
+          // background child must die with the pid namespace.
+          command: sh(
+            `trap "" TERM; sleep ${marker} & sleep ${marker} & ` +
+              'until [ "$(pidof sleep | wc -w)" = 2 ]; do sleep 0.01; done; echo ready; wait',
+          ),
+          onEvent: (e) => {
+            if (e.event === 'started') initPid = e.pid;
+          },
+        });
+        await new Promise<void>((resolve) => p.child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+        try {
+          assert.equal(processesWith(`sleep ${marker}`).length, 2, 'the workload is running');
+        } finally {
+          ac.abort();
+        }
+        await assert.rejects(p.result, (e: unknown) => e instanceof StrataError && e.code === 'CANCELLED');
+        assert.deepEqual(processesWith(`sleep ${marker}`), []);
+        assert.ok(initPid > 0 && !fs.existsSync(`/proc/${initPid}`), 'the init is gone');
+        assert.doesNotMatch(fs.readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(path.dirname(ov.upper)));
+      } finally {
+        ov.dispose();
+      }
+    });
+  });
+
+  describe('hardening', function () {
+    it('does not pass a parent\'s fd into the container', async function () {
+      const dir = makeTempDir('fd');
+      const secret = path.join(dir, 'secret');
+      fs.writeFileSync(secret, 'host secret');
+      const fd = fs.openSync(secret, 'r');
+      try {
+        // The secret is strata-box's fd 3 and 4 (inherited, not close-on-exec).
+        const child = spawn(strataBox, ['run', '--rootfs', busybox, '--', '/bin/sh', '-c', 'ls /proc/self/fd; ls -l /proc/self/fd/'], {
+          stdio: ['ignore', 'pipe', 'pipe', fd, fd],
+        });
+        let stdout = '';
+        child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+        const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+        assert.equal(code, 0);
+        const fds = stdout.split('total')[0].split(/\s+/).filter(Boolean).map(Number);
+        assert.deepEqual(fds.sort(), [0, 1, 2, 3], stdout); // 3: the directory ls is reading
+        assert.doesNotMatch(stdout, /secret/);
+      } finally {
+        fs.closeSync(fd);
+        removeTree(dir);
+      }
+    });
+
+    it('keeps /proc/1/exe and the workload\'s own exe from being written; the host binary is unchanged', async function () {
+      const before = fs.readFileSync(strataBox);
+      const r = await box(
+        sh(
+          'echo x >> /proc/1/exe 2>/dev/null && echo WROTE-INIT; ' +
+            'cat /proc/1/exe > /dev/null 2>&1 && echo READ-INIT; ' +
+            'echo x >> /proc/self/exe 2>/dev/null && echo WROTE-SELF; ' +
+            'readlink /proc/1/exe 2>&1; echo done',
+        ),
+      );
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /WROTE|READ-INIT/);
+      assert.match(r.stdout, /done/);
+      assert.ok(before.equals(fs.readFileSync(strataBox)), 'the strata-box binary changed');
+    });
+
+    it('limits capabilities to Docker\'s default set and sets no_new_privs', async function () {
+      const r = await box(sh('grep -E "^(CapEff|CapBnd|CapInh|NoNewPrivs)" /proc/self/status'));
+      assert.match(r.stdout, /CapEff:\s+00000000a80425fb/);
+      assert.match(r.stdout, /CapBnd:\s+00000000a80425fb/);
+      assert.match(r.stdout, /CapInh:\s+0000000000000000/);
+      assert.match(r.stdout, /NoNewPrivs:\s+1/);
+    });
+
+    it('resolves a bind destination inside the root even through a symlink to a host path', async function () {
+      // CVE-2021-30465 class: /escape -> /tmp in the image means the image's /tmp, never the host's.
+      const ov = freshOverlay(busybox);
+      const src = makeTempDir('src');
+      const name = path.basename(src);
+      try {
+        fs.symlinkSync('/tmp', path.join(ov.upper, 'escape'));
+        const r = await box(sh(`ls -d /tmp/${name} && echo inside`), {
+          rootfs: undefined,
+          overlay: ov,
+          mounts: [{ type: 'bind', src, dest: `/escape/${name}/sub` }],
+        });
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.match(r.stdout, /inside/);
+        assert.deepEqual(fs.readdirSync(src), [], 'nothing was created in the host directory');
+        // The mount point was made in the image's /tmp and removed again at the end.
+        assert.ok(!fs.existsSync(path.join(ov.upper, 'tmp', name, 'sub')));
+      } finally {
+        ov.dispose();
+        removeTree(src);
+      }
+    });
+
+    it('refuses a bind destination through a symlink whose target is missing in the image', async function () {
+      const ov = freshOverlay(busybox);
+      const hostTarget = makeTempDir('target');
+      const src = makeTempDir('src');
+      try {
+        fs.symlinkSync(hostTarget, path.join(ov.upper, 'escape'));
+        await assert.rejects(
+          runInSandbox({ overlay: ov, command: ['/bin/true'], mounts: [{ type: 'bind', src, dest: '/escape/mnt' }] }),
+          (e: unknown) => e instanceof StrataError && /mount point '\/escape\/mnt'/.test(e.message),
+        );
+        assert.deepEqual(fs.readdirSync(hostTarget), [], 'nothing was created in the host directory');
+      } finally {
+        ov.dispose();
+        removeTree(hostTarget);
+        removeTree(src);
+      }
+    });
+
+    it('refuses an image whose /proc is a symlink', async function () {
+      const ov = freshOverlay(busybox);
+      try {
+        // In the upper dir, /proc as a symlink hides the lower /proc directory.
+        fs.symlinkSync('/tmp', path.join(ov.upper, 'proc'));
+        await assert.rejects(
+          runInSandbox({ overlay: ov, command: ['/bin/true'] }),
+          (e: unknown) => e instanceof StrataError && e.code === 'SANDBOX' && /\/proc is a symlink/.test(e.message),
+        );
+      } finally {
+        ov.dispose();
+      }
+    });
+  });
+
+  describe('overlay root', function () {
+    it('lands writes and deletions in the upper dir and leaves the lower dir alone', async function () {
+      const ov = freshOverlay(busybox);
+      try {
+        const r = await box(sh('echo new > /etc/created; rm /etc/group; mkdir -p /opt/x'), {
+          rootfs: undefined,
+          overlay: ov,
+        });
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.equal(fs.readFileSync(path.join(ov.upper, 'etc', 'created'), 'utf8'), 'new\n');
+        assert.ok(fs.lstatSync(path.join(ov.upper, 'etc', 'group')).isCharacterDevice(), 'whiteout for /etc/group');
+        assert.ok(fs.existsSync(path.join(busybox, 'etc', 'group')), 'lower dir unchanged');
+        // No mount points of ours are left in the upper dir (/proc, /dev, /sys exist in the image).
+        assert.deepEqual(fs.readdirSync(ov.upper).sort(), ['etc', 'opt']);
+      } finally {
+        ov.dispose();
+      }
+    });
+  });
+
+  describe('errors', function () {
+    it('names a missing bind source and exits with the mount class code', async function () {
+      await assert.rejects(
+        runInSandbox({ rootfs: busybox, command: ['/bin/true'], mounts: [{ type: 'bind', src: '/no/such/dir', dest: '/x' }] }),
+        (e: unknown) => e instanceof StrataError && /bind source '\/no\/such\/dir'/.test(e.message) && !!e.hint,
+      );
+    });
+
+    it('rejects bad flags with a usage message and exit code 240', async function () {
+      const r = spawnSync(strataBox, ['run', '--net', 'bogus', '--rootfs', busybox, '--', '/bin/true'], { encoding: 'utf8' });
+      assert.equal(r.status, 240);
+      assert.match(r.stderr, /--net expects 'none' or 'host', not 'bogus'/);
+      const missing = spawnSync(strataBox, ['run', '--', '/bin/true'], { encoding: 'utf8' });
+      assert.equal(missing.status, 240);
+      assert.match(missing.stderr, /--rootfs DIR or --lower/);
+    });
+  });
+});
+
+function processesWith(cmdline: string): number[] {
+  const found: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const c = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      if (c === cmdline) found.push(Number(name));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return found;
+}
