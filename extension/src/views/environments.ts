@@ -67,11 +67,11 @@ export class EnvironmentsProvider implements vscode.TreeDataProvider<Environment
       }
       case 'layer': {
         const l = node.layer;
-        const item = new vscode.TreeItem(l.step ?? `layer ${node.index + 1}`);
+        const item = new vscode.TreeItem(l.step ?? `base layer ${node.index + 1}`);
         item.id = `${node.spec.toString()}#layer#${node.index}#${l.digest}`;
         item.description = `${formatSize(l.size)} · ${short(l.digest)}`;
         item.tooltip = new vscode.MarkdownString(
-          `**${l.step ?? `layer ${node.index + 1}`}**\n\n- digest: \`${l.digest}\`\n- diff_id: \`${l.diffId}\`\n- size: ${l.size} bytes`,
+          `**${l.step ?? `base layer ${node.index + 1}`}**\n\n- digest: \`${l.digest}\`\n- diff_id: \`${l.diffId}\`\n- size: ${l.size} bytes`,
         );
         item.iconPath = new vscode.ThemeIcon('layers');
         item.contextValue = 'layer';

@@ -87,7 +87,7 @@ describe('UI: build from the command palette', function () {
     const row = treeRow(page, 'Environments', 'quickstart');
     await row.waitFor({ timeout: 30000 });
     await treeRow(page, 'Environments', /built, locked/).waitFor({ timeout: 30000 });
-    await row.click();
+    await row.locator('.monaco-tl-twistie').click(); // the label opens the spec; the twistie expands
     await treeRow(page, 'Environments', 'Layers').waitFor({ timeout: 30000 });
     await treeRow(page, 'Environments', 'hello').waitFor({ timeout: 30000 });
     await statusBarItem(page, 'quickstart: built, locked').waitFor({ timeout: 30000 });
