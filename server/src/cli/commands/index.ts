@@ -1,6 +1,9 @@
 // The command table. Add a command by writing commands/<name>.ts and listing it here.
 import type { Command } from '../command';
 import { buildCommand } from './build';
+import { fsckCommand } from './fsck';
+import { gcCommand } from './gc';
+import { imagesCommand } from './images';
 import { inspectCommand } from './inspect';
 import { pullCommand } from './pull';
 import { pushCommand } from './push';
@@ -20,4 +23,7 @@ export const commands: Command[] = [
   pullCommand,
   pushCommand,
   inspectCommand,
+  imagesCommand,
+  gcCommand,
+  fsckCommand,
 ];

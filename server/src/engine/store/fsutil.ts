@@ -53,8 +53,12 @@ export function readJsonIfExists<T>(file: string): T | undefined {
   return JSON.parse(text) as T;
 }
 
-/** The pid encoded in a temp name made by tempName(), if any. */
+/**
+ * The owner pid encoded in a temp name `PREFIX-<pid>-<8 to 12 hex>[.ext]` (tempName() and the build
+ * engine's step/verify folders), or undefined for names that carry none: those are never removed
+ * by gc, since a running container's folder must not disappear under it.
+ */
 export function pidOfTempName(name: string): number | undefined {
-  const m = /-(\d+)-[0-9a-f]{12}(?:\.|$)/.exec(name);
+  const m = /^[a-z]+-(\d{1,7})-[0-9a-f]{8,12}(?:\.[a-z]+)?$/.exec(name);
   return m ? Number(m[1]) : undefined;
 }

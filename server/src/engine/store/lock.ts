@@ -231,3 +231,29 @@ export class StoreLock {
     return live;
   }
 }
+
+/** Is a process with this pid running on this host (for temp files, which record no start time)? */
+export function pidAlive(pid: number): boolean {
+  return pid === process.pid || fs.existsSync(`/proc/${pid}`);
+}
+
+/** The roots of the live leases in `dir` (files lease-*.json); removes those of dead processes. */
+export function liveLeaseRoots(dir: string): string[] {
+  const roots: string[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.startsWith('lease-') || !name.endsWith('.json')) continue;
+    const file = path.join(dir, name);
+    let lease: { pid?: number; roots?: unknown } | undefined;
+    try {
+      lease = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid?: number; roots?: unknown };
+    } catch {
+      lease = undefined;
+    }
+    if (lease && typeof lease.pid === 'number' && pidAlive(lease.pid)) {
+      if (Array.isArray(lease.roots)) for (const r of lease.roots) if (typeof r === 'string') roots.push(r);
+    } else if (lease || ageMs(file) > 2000) {
+      fs.rmSync(file, { force: true });
+    }
+  }
+  return roots;
+}
