@@ -77,9 +77,7 @@ export async function resolveBase(req: BaseRequest): Promise<BaseImage> {
     store: req.store,
     platform: parsePlatform(req.platform),
     signal: req.signal,
-    unpackLayer: async (l) => {
-      await ports.ensureTree(req.store, l.descriptor, l.diffId.toString(), l.where);
-    },
+    unpack: ports.pullUnpacks(),
     onEvent: (e) => {
       if (e.type === 'resolved') total = e.bytes;
       if (e.type === 'blob') {

@@ -4,8 +4,7 @@
 // report says so instead of listing files.
 import * as fs from 'node:fs';
 import { parseDigest } from '../digest';
-import { readLayer } from '../layer/read';
-import { compareSummaries, summariseEntries, type EntrySummary } from '../lock/drift';
+import { compareSummaries, summariseTar, type EntrySummary } from '../lock/drift';
 import type { Lock, LockLayer } from '../lock/types';
 import type { Store } from '../store/store';
 import type { StepComparison, VerifyReport } from './events';
@@ -31,12 +30,7 @@ async function summaryOf(
   const store = stores.find((s) => s.hasBlob(d));
   if (!store) return undefined;
   const file = store.blobPath(d);
-  return summariseEntries(
-    readLayer(fs.createReadStream(file, { highWaterMark: 1 << 20 }), {
-      compression: isGzip(file) ? 'gzip' : 'none',
-      where,
-    }),
-  );
+  return summariseTar(fs.createReadStream(file, { highWaterMark: 1 << 20 }), isGzip(file), where);
 }
 
 export interface CompareRequest {

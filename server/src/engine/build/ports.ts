@@ -1,29 +1,33 @@
-// The build engine's seam to the parts it integrates: the layer codec and store (unpacked trees,
-// the deterministic layer writer, workspace files for copy steps), the sandbox (scan of an upper
-// dir, containers). Everything the build needs from them goes through this one object, so that a
-// change in one of those APIs is absorbed here.
+// The build engine's seam to the parts it integrates: the layer codec and store (writer, workspace
+// files for copy steps, unpacked trees), the sandbox (scan of an upper dir, containers). Everything
+// the build needs from them goes through this one object, so that a change in one of those APIs is
+// absorbed here.
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { Readable } from 'node:stream';
+import * as path from 'node:path';
 import { parseDigest } from '../digest';
-import type { Descriptor } from '../image/types';
 import { layerCompression } from '../image/media-types';
+import type { Descriptor } from '../image/types';
 import { readLayer } from '../layer/read';
-import { applyEntries } from '../sandbox/apply';
+import { workspaceEntries } from '../layer/workspace';
+import { diffIdOf, writeLayer } from '../layer/write';
+import { applyEntries, type ApplySummary } from '../sandbox/apply';
 import { scanUpperDir, type IdMapping } from '../sandbox/scan';
+import { writeFileAtomic } from '../store/fsutil';
+import { ensureLayerTree, type LayerTreeMeta } from '../store/layer-trees';
 import type { Store } from '../store/store';
 import { runContainer } from './container';
 import { withoutVolatile } from './normalize';
 import { removeTree } from './tmp';
-import { copyContentDigest, workspaceEntries, writeLayer } from './layer-glue';
-import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 
 export interface MadeLayer {
   descriptor: Descriptor;
   diffId: string;
   tree: string;
 }
+
+const asRoot = () => process.getuid?.() === 0;
 
 /** The ids a rootless container maps, so that scan reports owners as the container saw them. */
 export function containerIdMaps(): { uidMap?: IdMapping[]; gidMap?: IdMapping[] } {
@@ -58,31 +62,45 @@ export function containerIdMaps(): { uidMap?: IdMapping[]; gidMap?: IdMapping[] 
   };
 }
 
-/** Unpacks a stored layer into layers/sha256/<diff_id>/ unless it is there; returns the tree. */
-async function ensureTree(
+/**
+ * strata-box maps container root to the invoking user alone, root included (0 -> 0). Files of a
+ * layer owned by other ids (e.g. apt's `_apt`) are then unmapped inside the container, and
+ * container root cannot open a `drwx------ _apt` folder. Rootless unpacking cannot set owners
+ * anyway, so every tree is owned by the invoking user; as root, the build unpacks the same way, so
+ * that root and unprivileged builds see the same trees and produce the same layers.
+ */
+async function* ownedByRoot<T extends { entry: { uid: number; gid: number } }>(
+  entries: AsyncIterable<T>,
+): AsyncGenerator<T> {
+  for await (const e of entries) yield { ...e, entry: { ...e.entry, uid: 0, gid: 0 } };
+}
+
+/** Makes layers/sha256/<diff_id>/ with `fill` in a temp dir, renamed into place when complete. */
+async function installTree(
   store: Store,
-  descriptor: Descriptor,
   diffId: string,
+  digest: string,
   where: string,
+  fill: (dir: string) => Promise<ApplySummary>,
 ): Promise<string> {
   const id = parseDigest(diffId, where);
   const existing = store.layerTree(id);
   if (existing) return existing;
-  const release = await store.mutex(`tree-${id.hex}`);
+  const release = await store.mutex(`layer-${id.hex}`);
   try {
     const again = store.layerTree(id);
     if (again) return again;
     const tmp = path.join(store.paths.tmp, `tree-${id.hex.slice(0, 16)}-${randomBytes(4).toString('hex')}`);
-    fs.mkdirSync(tmp);
+    fs.mkdirSync(tmp, { mode: 0o755 });
     try {
-      const compression = layerCompression(descriptor.mediaType) ?? 'gzip';
-      const digest = parseDigest(descriptor.digest, where);
-      await applyEntries(
-        tmp,
-        readLayer(Readable.from(store.openBlob(digest)), { compression, where, digest, diffId: id }),
-        { where },
-      );
-      fs.mkdirSync(path.dirname(store.paths.layerTree(id)), { recursive: true });
+      const summary = await fill(tmp);
+      const meta: LayerTreeMeta = {
+        diffId,
+        digest,
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        summary,
+      };
+      writeFileAtomic(store.paths.layerMeta(id), JSON.stringify(meta, null, 2) + '\n');
       fs.renameSync(tmp, store.paths.layerTree(id));
     } catch (e) {
       removeTree(tmp);
@@ -94,6 +112,24 @@ async function ensureTree(
   }
 }
 
+/** The unpacked tree of a stored layer (unpacked now when missing). */
+async function ensureTree(
+  store: Store,
+  descriptor: Descriptor,
+  diffId: string,
+  where: string,
+  signal?: AbortSignal,
+): Promise<string> {
+  const id = parseDigest(diffId, where);
+  if (!asRoot()) return ensureLayerTree(store, { descriptor, diffId: id }, { where, signal });
+  return installTree(store, diffId, descriptor.digest, where, (dir) => {
+    const digest = parseDigest(descriptor.digest, where);
+    const compression = layerCompression(descriptor.mediaType) ?? 'gzip';
+    const entries = readLayer(store.openBlob(digest), { compression, where, digest, diffId: id });
+    return applyEntries(dir, ownedByRoot(entries), { where, signal });
+  });
+}
+
 /** Copies an image (manifest, config, layers) between stores, each blob checked on the way in. */
 async function copyImage(from: Store, to: Store, manifestDigest: string): Promise<boolean> {
   const md = parseDigest(manifestDigest, 'image to copy');
@@ -103,9 +139,7 @@ async function copyImage(from: Store, to: Store, manifestDigest: string): Promis
     image.configDigest,
     ...image.layers.map((l) => parseDigest(l.descriptor.digest, 'layer to copy')),
   ];
-  for (const d of blobs) {
-    if (!from.hasBlob(d)) return false;
-  }
+  if (!blobs.every((d) => from.hasBlob(d))) return false;
   for (const d of [...blobs, md]) {
     if (!to.hasBlob(d))
       await to.ingestBlob(from.openBlob(d), { expected: d, where: `${d} copied from ${from.home}` });
@@ -117,18 +151,33 @@ export const ports = {
   ensureTree,
   copyImage,
   runContainer,
+  /** Whether a pull may unpack trees itself (as root the build unpacks them, see ownedByRoot). */
+  pullUnpacks: () => !asRoot(),
+
   async layerFromUpper(
     store: Store,
     upper: string,
     options: { epoch: number; where: string; signal?: AbortSignal },
   ): Promise<MadeLayer> {
-    const entries = withoutVolatile(
-      scanUpperDir(upper, { signal: options.signal, where: options.where, ...containerIdMaps() }),
+    const scan = () =>
+      withoutVolatile(
+        scanUpperDir(upper, { signal: options.signal, where: options.where, ...containerIdMaps() }),
+      );
+    const written = await writeLayer(store, scan(), {
+      epoch: options.epoch,
+      times: 'clamp',
+      where: options.where,
+      signal: options.signal,
+    });
+    const diffId = written.diffId.toString();
+    // The tree is made from a second scan rather than by reading the new blob back: the upper dir
+    // is still there, and scanning costs less than decompressing and checking the layer.
+    const tree = await installTree(store, diffId, written.descriptor.digest, options.where, (dir) =>
+      applyEntries(dir, scan(), { where: options.where, signal: options.signal }),
     );
-    const written = await writeLayer(store, entries, { epoch: options.epoch, signal: options.signal });
-    const tree = await ensureTree(store, written.descriptor, written.diffId, options.where);
-    return { ...written, tree };
+    return { descriptor: written.descriptor, diffId, tree };
   },
+
   async layerFromCopy(
     store: Store,
     options: {
@@ -140,10 +189,26 @@ export const ports = {
       signal?: AbortSignal;
     },
   ): Promise<MadeLayer> {
-    const entries = workspaceEntries(options.src, options.dest, options.specDir, options.epoch);
-    const written = await writeLayer(store, entries, { epoch: options.epoch, signal: options.signal });
-    const tree = await ensureTree(store, written.descriptor, written.diffId, options.where);
-    return { ...written, tree };
+    const copy = {
+      root: options.specDir,
+      src: path.relative(options.specDir, options.src) || '.',
+      dest: options.dest,
+      epoch: options.epoch,
+    };
+    const written = await writeLayer(store, workspaceEntries(copy), {
+      epoch: options.epoch,
+      times: 'set',
+      where: options.where,
+      signal: options.signal,
+    });
+    const diffId = written.diffId.toString();
+    const tree = await ensureTree(store, written.descriptor, diffId, options.where, options.signal);
+    return { descriptor: written.descriptor, diffId, tree };
   },
-  copyContentDigest: async (src: string, specDir: string): Promise<string> => copyContentDigest(src, specDir),
+
+  /** What a copy step copies, as one digest: the uncompressed tar its files make. */
+  async copyContentDigest(src: string, specDir: string): Promise<string> {
+    const copy = { root: specDir, src: path.relative(specDir, src) || '.', dest: '/', epoch: 0 };
+    return (await diffIdOf(workspaceEntries(copy), { epoch: 0, times: 'set' })).diffId.toString();
+  },
 };

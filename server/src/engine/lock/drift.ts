@@ -2,6 +2,10 @@
 // streams (the tar's own view, whiteouts included), summarised per path, then compared. Sizes are
 // reported so that a reader can tell a timestamp in a log from a different library.
 import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import * as tar from 'tar-stream';
+import { StrataError } from '../errors';
 import type { FileDifference } from '../build/events';
 import type { EntryWithData } from '../layer/entry';
 
@@ -69,6 +73,52 @@ export function compareSummaries(
       if (what.length)
         out.push({ path: shown, change: 'changed', lockedSize: a.size, builtSize: b.size, what });
     }
+  }
+  return out;
+}
+
+/**
+ * Reads a layer tar (gzip or plain) into path -> summary, for comparison only: nothing is written,
+ * so the tar is taken as it is (whiteouts `.wh.NAME` and opaque markers are listed under their
+ * tar names, which is how a reader of the report recognises them).
+ */
+export async function summariseTar(
+  source: NodeJS.ReadableStream,
+  gzip: boolean,
+  where: string,
+): Promise<Map<string, EntrySummary>> {
+  const out = new Map<string, EntrySummary>();
+  const extract = tar.extract();
+  const done = (async () => {
+    for await (const entry of extract) {
+      const h = entry.header;
+      const hash = createHash('sha256');
+      let size = 0;
+      for await (const chunk of entry) {
+        hash.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+      const p = h.name.replace(/^\.\//, '').replace(/\/$/, '');
+      out.set(p, {
+        type: h.type ?? 'file',
+        mode: h.mode ?? 0,
+        uid: h.uid ?? 0,
+        gid: h.gid ?? 0,
+        size,
+        ...(h.linkname ? { linkname: h.linkname } : {}),
+        ...(h.type === 'file' || h.type === 'contiguous-file' ? { sha256: hash.digest('hex') } : {}),
+      });
+    }
+  })();
+  try {
+    await Promise.all([gzip ? pipeline(source, createGunzip(), extract) : pipeline(source, extract), done]);
+  } catch (e) {
+    throw new StrataError(
+      'LAYER',
+      `${where}: cannot read the layer to compare it: ${(e as Error).message}`,
+      undefined,
+      { cause: e },
+    );
   }
   return out;
 }

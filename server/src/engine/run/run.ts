@@ -98,7 +98,7 @@ async function imageForSpec(
       `the locked rebuild of ${spec.file} drifted from strata.lock; not running it`,
       'run `strata verify` for the files that differ',
     );
-  return { spec, image: await store.resolveImage(built.manifestDigest) };
+  return { spec, image: { ...(await store.resolveImage(built.manifestDigest)), name: built.image } };
 }
 
 async function imageByRef(ref: string, store: Store, req: RunRequest): Promise<ResolvedImage> {
@@ -108,9 +108,7 @@ async function imageByRef(ref: string, store: Store, req: RunRequest): Promise<R
   const pulled = await pullImage(ref, {
     store,
     signal: req.signal,
-    unpackLayer: async (l) => {
-      await ports.ensureTree(store, l.descriptor, l.diffId.toString(), l.where);
-    },
+    unpack: ports.pullUnpacks(),
   });
   return store.resolveImage(pulled.name);
 }

@@ -22,19 +22,20 @@ export function aptScript(packages: string[], pins?: AptPin[]): string {
     'mkdir -p /.strata-step',
     "dpkg-query -W -f='${binary:Package}\\t${Version}\\n' > /.strata-step/before",
   ];
+  // The pins live in the step's hand-over folder (removed before the layer is taken), named by
+  // Dir::Etc::Preferences, so that nothing under /etc/apt is touched (its mtime would drift).
+  let apt = APT;
   if (pins && pins.length) {
     const prefs = pins
-      .map(
-        (p) => `Package: ${p.name.replace(/:.*$/, '')}\\nPin: version ${p.version}\\nPin-Priority: 1001\\n`,
-      )
-      .join('\\n');
-    lines.push(`printf '${prefs.replace(/'/g, `'\\''`)}' > /etc/apt/preferences.d/zz-strata-lock`);
+      .map((p) => `Package: ${p.name.replace(/:.*$/, '')}\nPin: version ${p.version}\nPin-Priority: 1001\n`)
+      .join('\n');
+    lines.push(`printf '${prefs.replace(/'/g, `'\\''`)}' > /.strata-step/preferences`);
+    apt += ' -o Dir::Etc::Preferences=/.strata-step/preferences';
   }
-  lines.push(`${APT} update`);
+  lines.push(`${apt} update`);
   lines.push(
-    `${APT} install -y --no-install-recommends ${pins?.length ? '--allow-downgrades ' : ''}${packages.map(shellQuote).join(' ')}`,
+    `${apt} install -y --no-install-recommends ${pins?.length ? '--allow-downgrades ' : ''}${packages.map(shellQuote).join(' ')}`,
   );
-  if (pins && pins.length) lines.push('rm -f /etc/apt/preferences.d/zz-strata-lock');
   lines.push("dpkg-query -W -f='${binary:Package}\\t${Version}\\n' > /.strata-step/after");
   lines.push(`${APT} clean`);
   lines.push('rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin');
