@@ -290,6 +290,23 @@ describe('strata-box run', function () {
       assert.match(r.stdout, /NoNewPrivs:\s+1/);
     });
 
+    it('with --fakeroot and a single id, chown succeeds without effect; without it they fail', async function () {
+      const script =
+        'awk \'END { print "map-lines", NR }\' /proc/self/uid_map; touch /tmp/f; ' +
+        'chown 123:456 /tmp/f && echo chown-ok; stat -c "owner %u:%g" /tmp/f; ' +
+        'su -s /bin/sh nobody -c "echo as-nobody \$(id -u)" 2>/dev/null';
+      const plain = await box(sh(script), { mounts: [{ type: 'tmpfs', dest: '/tmp' }] });
+      const faked = await box(sh(script), { fakeroot: true, mounts: [{ type: 'tmpfs', dest: '/tmp' }] });
+      if (!/map-lines 1$/m.test(plain.stdout)) {
+        // A subuid range: chown is real, and --fakeroot changes nothing.
+        assert.match(plain.stdout, /chown-ok\nowner 123:456/);
+        assert.match(faked.stdout, /chown-ok\nowner 123:456/);
+        return;
+      }
+      assert.doesNotMatch(plain.stdout, /chown-ok/);
+      assert.match(faked.stdout, /chown-ok\nowner 0:0/);
+    });
+
     it('resolves a bind destination inside the root even through a symlink to a host path', async function () {
       // CVE-2021-30465 class: /escape -> /tmp in the image means the image's /tmp, never the host's.
       const ov = freshOverlay(busybox);
