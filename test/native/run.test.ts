@@ -290,11 +290,10 @@ describe('strata-box run', function () {
       assert.match(r.stdout, /NoNewPrivs:\s+1/);
     });
 
-    it('with --fakeroot and a single id, chown succeeds without effect; without it they fail', async function () {
+    it('with --fakeroot and a single id, chown succeeds without effect; without it, it fails', async function () {
       const script =
         'awk \'END { print "map-lines", NR }\' /proc/self/uid_map; touch /tmp/f; ' +
-        'chown 123:456 /tmp/f && echo chown-ok; stat -c "owner %u:%g" /tmp/f; ' +
-        'su -s /bin/sh nobody -c "echo as-nobody \$(id -u)" 2>/dev/null';
+        'chown 123:456 /tmp/f && echo chown-ok; stat -c "owner %u:%g" /tmp/f';
       const plain = await box(sh(script), { mounts: [{ type: 'tmpfs', dest: '/tmp' }] });
       const faked = await box(sh(script), { fakeroot: true, mounts: [{ type: 'tmpfs', dest: '/tmp' }] });
       if (!/map-lines 1$/m.test(plain.stdout)) {
