@@ -11,6 +11,7 @@
 #include "apply.h"
 #include "records.h"
 #include "resolve.h"
+#include "userns_self.h"
 #include "xattrs.h"
 
 #include <dirent.h>
@@ -41,6 +42,7 @@ struct apply_counts {
 struct apply {
   int rootfd;
   int can_chown;
+  int in_userns; /* entered with --userns */
   int overlay_ns; /* OVERLAY_TRUSTED | OVERLAY_USER: where opaque markers are written */
   struct rec_in in;
   struct rec_out out;
@@ -95,7 +97,13 @@ static void set_owner_fd(int fd, const struct record *r) {
     if (r->uid != 0 || r->gid != 0) A.n.ownership_not_applied++;
     return;
   }
-  if (fchown(fd, r->uid, r->gid) < 0) SYS_FAIL("setting owner %u:%u", r->uid, r->gid);
+  if (fchown(fd, r->uid, r->gid) == 0) return;
+  /* In a user namespace (--userns), ids outside its mapping cannot be given: counted, as rootless. */
+  if (errno == EINVAL && A.in_userns) {
+    A.n.ownership_not_applied++;
+    return;
+  }
+  SYS_FAIL("setting owner %u:%u", r->uid, r->gid);
 }
 
 static void set_owner_at(int parent, const char *name, const struct record *r) {
@@ -103,8 +111,12 @@ static void set_owner_at(int parent, const char *name, const struct record *r) {
     if (r->uid != 0 || r->gid != 0) A.n.ownership_not_applied++;
     return;
   }
-  if (fchownat(parent, name, r->uid, r->gid, AT_SYMLINK_NOFOLLOW) < 0)
-    SYS_FAIL("setting owner %u:%u", r->uid, r->gid);
+  if (fchownat(parent, name, r->uid, r->gid, AT_SYMLINK_NOFOLLOW) == 0) return;
+  if (errno == EINVAL && A.in_userns) {
+    A.n.ownership_not_applied++;
+    return;
+  }
+  SYS_FAIL("setting owner %u:%u", r->uid, r->gid);
 }
 
 /* Copies the record's xattrs, except overlayfs's own. Without privilege some namespaces cannot
@@ -361,12 +373,15 @@ static void check_entry(const struct record *r) {
 }
 
 static int usage(FILE *out) {
-  fputs("usage: strata-box apply [--overlay-xattrs user|trusted|both] DIR\n"
+  fputs("usage: strata-box apply [--overlay-xattrs user|trusted|both] [--userns] DIR\n"
         "Reads a strata record stream (native/README.md) on stdin and writes its entries into DIR,\n"
         "every path resolved inside DIR. Answers with an end record carrying a JSON summary.\n"
         "  --overlay-xattrs  where opaque-directory markers go: user.overlay.* (rootless overlay,\n"
         "                    `userxattr`), trusted.overlay.* (root), or both; default: both as root,\n"
-        "                    user otherwise\n",
+        "                    user otherwise\n"
+        "  --userns          unprivileged: write inside a user namespace with the mapping\n"
+        "                    `strata-box run` uses, so owners within it are applied (the tree's\n"
+        "                    files then belong to those ids; remove it the same way)\n",
         out);
   return out == stdout ? 0 : EXIT_REC_USAGE;
 }
@@ -388,12 +403,15 @@ static void summary(char *json, size_t cap) {
 
 int apply_main(int argc, char **argv) {
   const char *dir = NULL;
+  int userns = 0;
   rec_report.cmd = "apply";
   A.can_chown = geteuid() == 0;
   A.overlay_ns = A.can_chown ? OVERLAY_TRUSTED | OVERLAY_USER : OVERLAY_USER;
   for (int i = 2; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0) return usage(stdout);
-    if (strcmp(argv[i], "--overlay-xattrs") == 0 && i + 1 < argc) {
+    if (strcmp(argv[i], "--userns") == 0) {
+      userns = 1;
+    } else if (strcmp(argv[i], "--overlay-xattrs") == 0 && i + 1 < argc) {
       const char *v = argv[++i];
       if (strcmp(v, "user") == 0) A.overlay_ns = OVERLAY_USER;
       else if (strcmp(v, "trusted") == 0) A.overlay_ns = OVERLAY_TRUSTED;
@@ -407,6 +425,12 @@ int apply_main(int argc, char **argv) {
     }
   }
   if (!dir) return usage(stderr);
+  /* Real root needs no namespace; anyone else becomes root of the container's id range. */
+  if (userns && geteuid() != 0) {
+    enter_container_userns("apply");
+    A.in_userns = 1;
+    A.can_chown = 1;
+  }
   if (rec_in_init(&A.in, 0, IO_BUFFER) < 0 || rec_out_init(&A.out, 1, 64 * 1024) < 0)
     fail(EXIT_REC_SYSTEM, "out of memory");
   rec_report.out = &A.out;

@@ -10,6 +10,7 @@
 #include "records.h"
 #include "resolve.h"
 #include "scan.h"
+#include "userns_self.h"
 #include "xattrs.h"
 
 #include <dirent.h>
@@ -315,20 +316,28 @@ static int parse_map(const char *s, struct idmap *m, size_t *n) {
 }
 
 static int usage(FILE *out) {
-  fputs("usage: strata-box scan [--uid-map INSIDE:OUTSIDE:COUNT]... [--gid-map INSIDE:OUTSIDE:COUNT]... DIR\n"
+  fputs("usage: strata-box scan [--uid-map IN:OUT:N]... [--gid-map IN:OUT:N]... [--userns] DIR\n"
         "Writes the entries of the overlay upper dir DIR to stdout as a strata record stream\n"
         "(native/README.md), in byte-sorted path order, ending with a JSON summary.\n"
         "  --uid-map, --gid-map  the container's id mapping (as in /proc/PID/uid_map): owners are\n"
-        "                        reported as ids inside the container; ids outside it as 65534\n",
+        "                        reported as ids inside the container; ids outside it as 65534\n"
+        "  --userns              unprivileged: read inside a user namespace with the mapping\n"
+        "                        `strata-box run` uses, so the kernel maps owners back and files of\n"
+        "                        every mapped id are readable (no --uid-map/--gid-map needed)\n",
         out);
   return out == stdout ? 0 : EXIT_REC_USAGE;
 }
 
 int scan_main(int argc, char **argv) {
   const char *dir = NULL;
+  int userns = 0;
   rec_report.cmd = "scan";
   for (int i = 2; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0) return usage(stdout);
+    if (strcmp(argv[i], "--userns") == 0) {
+      userns = 1;
+      continue;
+    }
     int is_uid = strcmp(argv[i], "--uid-map") == 0, is_gid = strcmp(argv[i], "--gid-map") == 0;
     if ((is_uid || is_gid) && i + 1 < argc) {
       if (parse_map(argv[++i], is_uid ? S.uids : S.gids, is_uid ? &S.nuids : &S.ngids) < 0) {
@@ -343,6 +352,11 @@ int scan_main(int argc, char **argv) {
     }
   }
   if (!dir) return usage(stderr);
+  if (userns && (S.nuids || S.ngids)) {
+    fprintf(stderr, "strata-box scan: --userns maps owners itself; drop --uid-map/--gid-map\n");
+    return EXIT_REC_USAGE;
+  }
+  if (userns && geteuid() != 0) enter_container_userns("scan");
   if (rec_out_init(&S.out, 1, 1u << 20) < 0) fail(EXIT_REC_SYSTEM, "out of memory");
   rec_report.out = &S.out;
   if (rec_write_stream_header(&S.out) < 0) fail(EXIT_REC_STREAM, "writing output: %s", strerror(errno));

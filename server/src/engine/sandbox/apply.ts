@@ -17,6 +17,13 @@ export interface ApplyOptions {
    * Default: both as root, user otherwise. Whiteouts are 0:0 character devices in every case.
    */
   overlayXattrs?: 'user' | 'trusted' | 'both';
+  /**
+   * Unprivileged callers: write inside a user namespace with the mapping `strata-box run` uses
+   * (container root = the caller, plus the /etc/subuid range), so the layer's owners are applied
+   * as the container will see them. The tree's files then belong to those ids: remove it through
+   * the same kind of namespace. Ignored as real root, which applies owners anyway.
+   */
+  userns?: boolean;
   /** Names the layer in error messages (e.g. "layer sha256:ab12… of debian:bookworm"). */
   where?: string;
 }
@@ -52,7 +59,12 @@ export async function applyEntries(
   options: ApplyOptions = {},
 ): Promise<ApplySummary> {
   const { signal, where } = options;
-  const args = ['apply', ...(options.overlayXattrs ? ['--overlay-xattrs', options.overlayXattrs] : []), dir];
+  const args = [
+    'apply',
+    ...(options.overlayXattrs ? ['--overlay-xattrs', options.overlayXattrs] : []),
+    ...(options.userns ? ['--userns'] : []),
+    dir,
+  ];
   const box = spawnBox(args, signal);
   const result = (async () => {
     for await (const rec of decodeRecords(box.child.stdout!)) if ('kind' in rec) return rec.summary;

@@ -20,6 +20,12 @@ export interface ScanOptions {
   /** The container's uid mapping; without it owners are reported as the host ids. */
   uidMap?: IdMapping[];
   gidMap?: IdMapping[];
+  /**
+   * Unprivileged callers: read inside a user namespace with the mapping `strata-box run` uses, so
+   * the kernel maps owners back and files of every mapped id are readable (needed when the
+   * container used a subordinate id range). Excludes uidMap/gidMap. Ignored as real root.
+   */
+  userns?: boolean;
   /** Names the upper dir in error messages (e.g. "step 2 (apt)"). */
   where?: string;
 }
@@ -55,7 +61,13 @@ export async function* scanUpperDir(
 ): AsyncGenerator<EntryWithData, ScanSummary> {
   const { signal, where } = options;
   const box = spawnBox(
-    ['scan', ...mapArgs('--uid-map', options.uidMap), ...mapArgs('--gid-map', options.gidMap), dir],
+    [
+      'scan',
+      ...mapArgs('--uid-map', options.uidMap),
+      ...mapArgs('--gid-map', options.gidMap),
+      ...(options.userns ? ['--userns'] : []),
+      dir,
+    ],
     signal,
   );
   box.child.stdin!.end();
