@@ -64,7 +64,12 @@ bool tty_relay_pump(struct tty_relay *r, bool from_stdin) {
   int out = from_stdin ? r->master : STDOUT_FILENO;
   ssize_t n = read(in, buf, sizeof buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-  if (n <= 0) return false; /* EOF, or EIO on the master once no one holds the slave */
+  if (n == 0 && from_stdin) {
+    /* Our input ended: end the workload's too, as ^D does at a terminal in canonical mode. */
+    (void)write_all(r->master, "\x04", 1);
+    return false;
+  }
+  if (n <= 0) return false; /* EIO on the master once no one holds the slave */
   if (write_all(out, buf, (size_t)n) < 0) return false;
   return true;
 }
