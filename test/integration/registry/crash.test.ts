@@ -89,7 +89,7 @@ describe('registry: crash safety and concurrency', function () {
     }
     const last = await runCli(['pull', image], { env: env() });
     assert.equal(last.code, 0, last.stderr);
-    assert.deepEqual(await checkStore(home.home), []);
+    assert.deepEqual(await checkStore(home.home, { trees: true }), []);
     assert.ok(openStore(home.home).findImage(`docker.io/library/${image}`));
   });
 
@@ -100,7 +100,7 @@ describe('registry: crash safety and concurrency', function () {
     const gc = hasCommand('gc') ? [runCli(['gc'], { env: env(), timeoutMs: 240_000 })] : [];
     const results = await Promise.all([...pulls, ...gc]);
     results.forEach((r, i) => assert.equal(r.code, 0, `${i < 4 ? `pull ${refs[i]}` : 'gc'}: ${r.stderr}`));
-    assert.deepEqual(await checkStore(home.home), []);
+    assert.deepEqual(await checkStore(home.home, { trees: true }), []);
     const names = openStore(home.home)
       .listImages()
       .map((i) => i.name)
@@ -110,7 +110,7 @@ describe('registry: crash safety and concurrency', function () {
       // gc after the pulls keeps everything named.
       const again = await runCli(['gc'], { env: env() });
       assert.equal(again.code, 0, again.stderr);
-      assert.deepEqual(await checkStore(home.home), []);
+      assert.deepEqual(await checkStore(home.home, { trees: true }), []);
     }
   });
 });

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import {
   cliBundle,
   mirrorEnv,
+  removeTree,
   requirePrerequisites,
   runCli,
   sharedRegistry,
@@ -15,6 +16,7 @@ import {
 import { RegistryClient } from '../../../server/src/engine/registry/client';
 import { pullImage } from '../../../server/src/engine/registry/pull';
 import { openStore } from '../../../server/src/engine/store/store';
+import { parseDigest } from '../../../server/src/engine/digest';
 import { listFiles, remoteDigest, run, useIsolatedRegistryEnv } from './helpers/env';
 
 describe('registry: pull', function () {
@@ -39,6 +41,11 @@ describe('registry: pull', function () {
       (m) => m.annotations['org.opencontainers.image.ref.name'] === 'docker.io/library/busybox:latest',
     );
     assert.equal(entry?.digest, want);
+    // The layer is unpacked into the store's layer trees, ready to be an overlay lowerdir.
+    const image = await openStore(home.home).resolveImage('docker.io/library/busybox:latest');
+    const tree = path.join(home.home, 'layers', 'sha256', image.layers[0]!.diffId.hex);
+    assert.ok(fs.statSync(path.join(tree, 'bin', 'busybox')).size > 100_000);
+    assert.equal(fs.readlinkSync(path.join(tree, 'bin', 'sh')), 'busybox');
     // skopeo (an outside judge) reads the image from our store.
     const { stdout } = await run('skopeo', [
       'inspect',
@@ -59,6 +66,15 @@ describe('registry: pull', function () {
       store.listImages().map((i) => i.name),
       ['docker.io/library/busybox:1.35', 'docker.io/library/busybox:latest'],
     );
+    // unpack: false (--no-unpack) fetches and verifies only.
+    const other = openStore(`${home.home}-nounpack`);
+    try {
+      const r = await pullImage('busybox', { store: other, client, unpack: false });
+      assert.equal(other.layerTree(parseDigest(r.layers[0]!.diffId)), undefined);
+      assert.ok(other.hasBlob(parseDigest(r.layers[0]!.digest)));
+    } finally {
+      removeTree(`${home.home}-nounpack`);
+    }
   });
 
   it('pulls by digest and names the image by that digest', async function () {

@@ -161,6 +161,7 @@ STRATA_REGISTRY_MIRRORS (e.g. docker.io=http://127.0.0.1:5000); credentials from
         platform,
         signal: io.signal,
         onEvent: progress.onEvent,
+        unpack: !flags.has('--no-unpack'),
       });
       progress.close();
       if (json) io.stdout.write(JSON.stringify({ type: 'result', ...result }) + '\n');

@@ -15,6 +15,7 @@ import {
   layerCompression,
 } from '../image/media-types';
 import type { Descriptor, ImageConfig, Manifest, Platform } from '../image/types';
+import { ensureLayerTree } from '../store/layer-trees';
 import type { Store } from '../store/store';
 import { fetchBlobToStore } from './blobs';
 import { RegistryClient, type RepositoryClient } from './client';
@@ -36,10 +37,11 @@ export interface PullOptions {
   /** Layers downloaded at once (default 3). */
   concurrency?: number;
   /**
-   * Unpacks a layer tree (the layer codec, through strata-box apply); it must check the diff_id.
-   * Without it, pull stops after the blobs (e.g. for push-only mirroring).
+   * Unpack each layer into the store's layer trees (default true): read with the layer codec,
+   * every hostile-entry check and the diff_id verified, written by `strata-box apply`.
+   * False stops after the verified blobs (e.g. to push them elsewhere).
    */
-  unpackLayer?: (layer: { descriptor: Descriptor; diffId: Digest; where: string }) => Promise<void>;
+  unpack?: boolean;
 }
 
 export interface PulledLayer {
@@ -284,9 +286,13 @@ export async function pullImage(refText: string, options: PullOptions): Promise<
         });
         downloaded += layer.size;
       }
-      if (options.unpackLayer) {
+      if (options.unpack !== false && !store.layerTree(diffIds[i]!)) {
         options.onEvent?.({ type: 'unpack', diffId: diffIds[i]!.toString(), done: false });
-        await options.unpackLayer({ descriptor: layer, diffId: diffIds[i]!, where });
+        await ensureLayerTree(
+          store,
+          { descriptor: layer, diffId: diffIds[i]! },
+          { where, signal: options.signal },
+        );
         options.onEvent?.({ type: 'unpack', diffId: diffIds[i]!.toString(), done: true });
       }
     });
