@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define IO_BUFFER (1u << 20)
@@ -121,14 +122,18 @@ static void set_owner_at(int parent, const char *name, const struct record *r) {
 
 /* Copies the record's xattrs, except overlayfs's own. Without privilege some namespaces cannot
  * be written (trusted.*, security.capability as a plain user): those are counted, not fatal. */
-static void set_xattrs(int parent, const char *name, const struct record *r) {
+/* fd: the entry itself (files, dirs: fsetxattr), or -1 to address it as (parent, name) without
+ * following it (symlinks, nodes, which cannot be opened for this). */
+static void set_xattrs(int fd, int parent, const char *name, const struct record *r) {
   for (size_t i = 0; i < r->nxattrs; i++) {
     const struct rec_xattr *x = &r->xattrs[i];
     if (xattr_is_overlay(x->name)) {
       A.n.dropped_overlay_xattrs++;
       continue;
     }
-    if (xattr_set_at(parent, name, x->name, x->value, x->value_len) == 0) continue;
+    int rc = fd >= 0 ? fsetxattr(fd, x->name, x->value, x->value_len, 0)
+                     : xattr_set_at(parent, name, x->name, x->value, x->value_len);
+    if (rc == 0) continue;
     if (errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP || errno == EACCES) {
       A.n.skipped_xattrs++;
       continue;
@@ -184,7 +189,7 @@ static void apply_dir(const struct record *r) {
   int fd = open_dir_nofollow(r->path, 0);
   if (fd < 0) SYS_FAIL("opening the new directory");
   set_owner_fd(fd, r);
-  set_xattrs(fd, ".", r);
+  set_xattrs(fd, -1, NULL, r);
   close(fd);
   defer_dir(r);
   A.n.dirs++;
@@ -222,7 +227,7 @@ static void apply_file(const struct record *r) {
    * security.capability), times last. */
   set_owner_fd(fd, r);
   if (fchmod(fd, r->mode) < 0) SYS_FAIL("setting mode %o", r->mode);
-  set_xattrs(parent, name, r);
+  set_xattrs(fd, -1, NULL, r);
   struct timespec t[2] = {mtime_of(r), mtime_of(r)};
   if (futimens(fd, t) < 0) SYS_FAIL("setting mtime");
   if (close(fd) < 0) SYS_FAIL("closing file");
@@ -239,7 +244,7 @@ static void apply_symlink(const struct record *r) {
   make_room(parent, name, 0);
   if (symlinkat(r->link, parent, name) < 0) SYS_FAIL("creating symlink");
   set_owner_at(parent, name, r);
-  set_xattrs(parent, name, r);
+  set_xattrs(-1, parent, name, r);
   set_times_at(parent, name, r);
   close(parent);
   A.n.symlinks++;
@@ -301,9 +306,9 @@ static void apply_opaque(const struct record *r) {
     fd = open_dir_nofollow(r->path, 0);
   }
   if (fd < 0) SYS_FAIL("opening the opaque directory");
-  if ((A.overlay_ns & OVERLAY_TRUSTED) && xattr_set_at(fd, ".", "trusted.overlay.opaque", "y", 1) < 0)
+  if ((A.overlay_ns & OVERLAY_TRUSTED) && fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) < 0)
     SYS_FAIL("setting trusted.overlay.opaque");
-  if ((A.overlay_ns & OVERLAY_USER) && xattr_set_at(fd, ".", "user.overlay.opaque", "y", 1) < 0)
+  if ((A.overlay_ns & OVERLAY_USER) && fsetxattr(fd, "user.overlay.opaque", "y", 1, 0) < 0)
     SYS_FAIL("setting user.overlay.opaque");
   close(fd);
   A.n.opaques++;
@@ -328,7 +333,7 @@ static void apply_node(const struct record *r) {
   }
   set_owner_at(parent, name, r);
   /* mknodat's mode is exact (umask is 0); chown may have cleared set-id bits, which nodes lack. */
-  set_xattrs(parent, name, r);
+  set_xattrs(-1, parent, name, r);
   set_times_at(parent, name, r);
   close(parent);
   A.n.nodes++;
