@@ -5,7 +5,14 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunRecord } from '../../server/src/engine/run/records';
-import { cliBundle, requirePrerequisites, runCli, strataBox, useTempStrataHome } from '../support';
+import {
+  cliBundle,
+  requirePrerequisites,
+  runCli,
+  runCollect,
+  strataBox,
+  useTempStrataHome,
+} from '../support';
 import {
   cliEnv,
   copyExample,
@@ -118,6 +125,48 @@ workloads:
     const noMount = await strata(['run', 'a'], env.home, dir);
     assert.equal(noMount.code, 1, noMount.stderr);
     assert.match(noMount.stderr, /strata\.yaml:5:5: .*data/);
+  });
+
+  it('runs an image by name, without network unless asked, with a terminal when interactive', async function () {
+    const dir = copyExample('quickstart', env.workspace);
+    ok(await strata(['build'], env.home, dir), 'build');
+    const byName = await strata(
+      ['run', '--image', 'strata/quickstart', '--', 'cat', '/opt/hello/hello.sh'],
+      env.home,
+      dir,
+    );
+    ok(byName, 'run --image');
+    assert.equal(byName.stdout, fs.readFileSync(path.join(dir, 'src', 'hello.sh'), 'utf8'));
+    const net = await strata(['run', '--', 'ls', '/sys/class/net'], env.home, dir);
+    ok(net, 'run ls /sys/class/net');
+    assert.equal(net.stdout.trim(), 'lo');
+    const hostNet = await strata(['run', '--net', 'host', '--', 'ls', '/sys/class/net'], env.home, dir);
+    ok(hostNet, 'run --net host');
+    assert.notEqual(hostNet.stdout.trim(), 'lo');
+    const noTty = await strata(
+      ['run', '--', 'sh', '-c', 'test -t 1 && echo tty || echo notty'],
+      env.home,
+      dir,
+    );
+    assert.equal(noTty.stdout.trim(), 'notty');
+    // script(1) gives the CLI a real terminal, as an interactive shell has.
+    const command = [
+      process.execPath,
+      cliBundle,
+      'run',
+      '--',
+      'sh',
+      '-c',
+      'test -t 0 && test -t 1 && echo tty || echo notty',
+    ]
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const inTty = await runCollect('script', ['-qec', command, '/dev/null'], {
+      cwd: dir,
+      env: { ...process.env, ...(await cliEnv(env.home)), NO_COLOR: '1' },
+    });
+    assert.equal(inTty.code, 0, inTty.stderr + inTty.stdout);
+    assert.match(inTty.stdout, /^tty\r?$/m);
   });
 
   it('writes a run record with the image and lock digests and the sha256 of every output file', async function () {

@@ -78,6 +78,7 @@ interface LiveStep {
 
 export class ProgressRenderer {
   private readonly c: ReturnType<typeof colours>;
+  private readonly colour: boolean;
   private live?: LiveStep;
   private pull?: { ref: string; bytes: number; total?: number };
   private timer?: NodeJS.Timeout;
@@ -88,7 +89,8 @@ export class ProgressRenderer {
     readonly mode: ProgressMode,
     env: NodeJS.ProcessEnv,
   ) {
-    this.c = colours(mode === 'tty' && !env.NO_COLOR);
+    this.colour = mode === 'tty' && !env.NO_COLOR;
+    this.c = colours(this.colour);
   }
 
   readonly onEvent = (e: BuildEvent): void => {
@@ -179,8 +181,7 @@ export class ProgressRenderer {
       default:
         this.clearLine();
         this.pull = undefined;
-        if (e.type === 'verify')
-          this.out.write(formatVerifyReport(e.report, c !== undefined && this.mode === 'tty'));
+        if (e.type === 'verify') this.out.write(formatVerifyReport(e.report, this.colour));
         else this.plain(e);
     }
   }
@@ -201,24 +202,25 @@ export class ProgressRenderer {
   }
 
   private draw(): void {
-    const width = Math.max(40, (this.out.columns ?? 80) - 1);
+    const width = Math.max(40, (this.out.columns || 80) - 1);
     let text = '';
     if (this.live) {
       const l = this.live;
-      const elapsed = formatMs(Date.now() - l.started);
-      const head = `[${l.index}/${l.total}] ${l.label} ${elapsed}`;
-      const room = width - head.length - 3;
-      const tail = room > 10 && l.lastOutput ? `  ${l.lastOutput.replace(/\s+/g, ' ').slice(0, room)}` : '';
-      text = `${this.c.bold(head.slice(0, width))}${this.c.dim(tail)}`;
+      // Position and time first, so that a narrow terminal still shows them; then the label, then
+      // the step's latest output in what room is left.
+      const head = `[${l.index}/${l.total}] ${formatMs(Date.now() - l.started).padStart(7)}  `;
+      const label = l.label.length > width / 2 ? `${l.label.slice(0, Math.floor(width / 2) - 1)}…` : l.label;
+      const room = width - head.length - label.length - 3;
+      const tail =
+        room > 8 && l.lastOutput ? `  ${l.lastOutput.replace(/\s+/g, ' ').trim().slice(-room)}` : '';
+      text = `${this.c.bold(head + label)}${this.c.dim(tail)}`;
     } else if (this.pull) {
       const p = this.pull;
       const frac = p.total ? Math.min(1, p.bytes / p.total) : 0;
-      const bar = p.total ? `[${'#'.repeat(Math.round(frac * 20)).padEnd(20)}] ` : '';
-      text =
-        `pulling ${p.ref} ${bar}${formatBytes(p.bytes)}${p.total ? ` / ${formatBytes(p.total)}` : ''}`.slice(
-          0,
-          width,
-        );
+      const bar = p.total ? ` [${'#'.repeat(Math.round(frac * 20)).padEnd(20, '.')}]` : '';
+      const amount = `${formatBytes(p.bytes)}${p.total ? ` / ${formatBytes(p.total)}` : ''}`;
+      const ref = p.ref.length > width - 40 ? `…${p.ref.slice(-(width - 41))}` : p.ref;
+      text = `pulling ${ref}${bar} ${amount}`;
     } else return;
     this.out.write(`\r\x1b[2K${text}`);
     this.drawn = true;
