@@ -33,21 +33,21 @@ export class LayerChecker {
    * Normalises a tar path to "a/b/c" (no leading "./", no trailing "/"); "." for the root.
    * Refuses NUL, absolute paths, "..", over-long paths and names, and deep trees.
    */
-  normalizePath(raw: string): string {
-    if (raw.includes('\0')) this.fail(raw, 'NUL byte in the path');
+  normalizePath(raw: string, entry = raw, label = 'path'): string {
+    if (raw.includes('\0')) this.fail(entry, `NUL byte in the ${label}`);
     if (Buffer.byteLength(raw) > this.limits.maxPathBytes)
-      this.fail(raw, `path longer than ${this.limits.maxPathBytes} bytes`);
-    if (raw.startsWith('/')) this.fail(raw, 'absolute path');
+      this.fail(entry, `${label} longer than ${this.limits.maxPathBytes} bytes`);
+    if (raw.startsWith('/')) this.fail(entry, `absolute ${label}`);
     const parts: string[] = [];
     for (const part of raw.split('/')) {
       if (part === '' || part === '.') continue;
-      if (part === '..') this.fail(raw, '".." in the path');
+      if (part === '..') this.fail(entry, `".." in the ${label}`);
       if (Buffer.byteLength(part) > this.limits.maxNameBytes)
-        this.fail(raw, `path component longer than ${this.limits.maxNameBytes} bytes`);
+        this.fail(entry, `${label} component longer than ${this.limits.maxNameBytes} bytes`);
       parts.push(part);
     }
     if (parts.length > this.limits.maxDepth)
-      this.fail(raw, `path deeper than ${this.limits.maxDepth} levels`);
+      this.fail(entry, `${label} deeper than ${this.limits.maxDepth} levels`);
     return parts.length ? parts.join('/') : '.';
   }
 
@@ -83,7 +83,8 @@ export class LayerChecker {
       this.fail(raw, `the layer root cannot be a ${entry.type}`);
     this.checkParents(p, raw);
     const before = this.seen.get(p);
-    if (before !== undefined && !(before === 'dir' && entry.type === 'dir')) {
+    const sameDir = before === 'dir' && (entry.type === 'dir' || entry.type === 'opaque');
+    if (before !== undefined && !sameDir) {
       this.fail(raw, `duplicate entry (a ${before} earlier, now a ${entry.type})`);
     }
     if (entry.type === 'hardlink') this.checkHardlink(entry, raw);
@@ -122,7 +123,7 @@ export class LayerChecker {
 
   private checkHardlink(entry: LayerEntry, raw: string): void {
     if (entry.linkname?.startsWith('/')) this.fail(raw, `hardlink to the absolute path ${entry.linkname}`);
-    const target = this.normalizePath(entry.linkname ?? '');
+    const target = this.normalizePath(entry.linkname ?? '', raw, 'hardlink target');
     const t = this.seen.get(target);
     if (t === undefined) this.fail(raw, `hardlink to ${target}, which is not earlier in this layer`);
     if (t !== 'file' && t !== 'symlink' && t !== 'hardlink' && t !== 'fifo')

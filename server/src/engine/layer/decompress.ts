@@ -12,7 +12,10 @@ export interface Tapped {
   uncompressed: Digester;
 }
 
-async function* tap(source: AsyncIterable<Uint8Array>, digester: Digester): AsyncGenerator<Buffer> {
+async function* tap(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  digester: Digester,
+): AsyncGenerator<Buffer> {
   for await (const chunk of source) {
     digester.update(chunk);
     yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -21,7 +24,7 @@ async function* tap(source: AsyncIterable<Uint8Array>, digester: Digester): Asyn
 
 /** Yields the uncompressed bytes of a layer blob, hashing both sides. */
 export async function* decompressLayer(
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   compression: LayerCompression,
   where: string,
   limits: LayerLimits,

@@ -109,7 +109,7 @@ function toEntry(h: Header, checker: LayerChecker): LayerEntry | undefined {
  * before asking for the next entry. Throws StrataError('LAYER' | 'DIGEST') naming the layer.
  */
 export async function* readLayer(
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: ReadLayerOptions,
   summary?: (s: LayerSummary) => void,
 ): AsyncGenerator<EntryWithData> {
