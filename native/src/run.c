@@ -87,6 +87,7 @@ static void on_message(struct supervisor *s) {
   int fd;
   int r = chan_recv(s->chan, &m, &fd);
   if (r <= 0) {
+    close(s->chan);
     s->chan = -1; /* the init is gone; SIGCHLD follows */
     return;
   }
@@ -236,5 +237,9 @@ int run_main(int argc, char **argv) {
   cgroup_enter(&g_cgroup, s.init);
   if (chan_send(s.chan, MSG_GO, 0, -1) < 0) die_errno(EXIT_INTERNAL, "start the container's init");
   supervise_loop(&s, sigfd);
-  return finish(&s, &g_cgroup);
+  int code = finish(&s, &g_cgroup);
+  close(sigfd);
+  if (s.chan >= 0) close(s.chan);
+  run_options_free(&o);
+  return code;
 }

@@ -37,6 +37,7 @@ struct run_options {
 
 /* Parses argv after "run"; exits with EXIT_USAGE and a message on bad input. */
 void run_parse_args(int argc, char **argv, struct run_options *o);
+void run_options_free(struct run_options *o);
 int run_main(int argc, char **argv);
 
 /* Shared between the supervisor (outside) and the container's init (inside). */

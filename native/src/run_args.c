@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "run.h"
@@ -111,8 +112,17 @@ static void add_lower(struct run_options *o, const char *list) {
     const char **l = realloc(o->lower, (o->n_lower + 1) * sizeof *l);
     if (!l) die(EXIT_INTERNAL, "out of memory");
     o->lower = l;
-    o->lower[o->n_lower++] = dir; /* copy is kept for the life of the process */
+    o->lower[o->n_lower++] = xstrdup(dir);
   }
+  free(copy);
+}
+
+void run_options_free(struct run_options *o) {
+  for (size_t i = 0; i < o->n_lower; i++) free((void *)o->lower[i]);
+  free(o->lower);
+  free(o->mounts);
+  free(o->env);
+  *o = (struct run_options){.status_fd = -1};
 }
 
 static void add_env(struct run_options *o, const char *kv) {
