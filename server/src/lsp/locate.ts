@@ -1,6 +1,6 @@
 // Finds what is under the cursor in a parsed document: the path of keys and list indices from the
 // top (e.g. ['steps', 2, 'copy', 'src']), and whether the cursor is on a key or a value.
-import { isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, type Node } from 'yaml';
 
 export type PathSegment = string | number;
 
@@ -18,7 +18,7 @@ function contains(node: Node | null | undefined, offset: number): boolean {
   return !!r && r[0] <= offset && offset <= r[1];
 }
 
-export function locate(doc: Document.Parsed, offset: number): Located | undefined {
+export function locate(doc: { contents: unknown }, offset: number): Located | undefined {
   let node = doc.contents as Node | null;
   const path: PathSegment[] = [];
   if (!node || !contains(node, offset)) return undefined;

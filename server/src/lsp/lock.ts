@@ -58,7 +58,7 @@ export function parseLockText(text: string): { lock?: LockView; diagnostics: Spe
       d.message += ' (strata.lock is written by strata build: rebuild rather than edit it)';
   }
   if (ctx.diagnostics.some((d) => d.severity === 'error')) return { diagnostics: ctx.diagnostics };
-  const raw = parsed.doc.toJS() as {
+  const raw = (parsed.doc.contents as { toJSON(): unknown }).toJSON() as {
     lockVersion: number;
     spec: { digest: string; fields?: Record<string, string> };
     platform: string;

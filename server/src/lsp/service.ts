@@ -10,6 +10,7 @@ import { codeLenses, type SpecLens } from './lenses';
 import { compareWithLock, parseLockText, type LockComparison, type LockState, type LockView } from './lock';
 import { parseSpecFrom, type ParseSpecResult } from './spec';
 import { documentSymbols, type SpecSymbol } from './symbols';
+import { YamlPieces } from './yamlChunks';
 import { parseYaml, type ParsedYaml } from './yamlSource';
 import { isMap, isScalar } from 'yaml';
 
@@ -61,6 +62,8 @@ export class SpecLanguageService {
   /** Lock text by lock path, read once until lockChanged(). */
   private readonly locks = new Map<string, { state: LockState }>();
   private readonly failures = new Map<string, BuildFailure>();
+  /** Parsed sections of each open spec, reused across edits. */
+  private readonly pieces = new Map<string, YamlPieces>();
 
   constructor(private readonly host: ServiceHost) {}
 
@@ -75,6 +78,7 @@ export class SpecLanguageService {
     const doc = this.docs.get(uri);
     this.docs.delete(uri);
     this.analyses.delete(uri);
+    this.pieces.delete(uri);
     if (doc && isLockFile(doc.file)) this.lockChanged(doc.file);
   }
 
@@ -142,7 +146,9 @@ export class SpecLanguageService {
     if (!doc) return undefined;
     const cached = this.analyses.get(uri);
     if (cached && cached.version === doc.version) return cached;
-    const parsed = parseYaml(doc.text);
+    let pieces = this.pieces.get(uri);
+    if (!pieces) this.pieces.set(uri, (pieces = new YamlPieces()));
+    const parsed = parseYaml(doc.text, isLockFile(doc.file) ? undefined : pieces);
     const a: Analysis = { uri, file: doc.file, version: doc.version, parsed };
     if (isLockFile(doc.file)) {
       a.lockDiagnostics = parseLockText(doc.text).diagnostics;

@@ -3,11 +3,13 @@
 import { isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
 import type { SpecDiagnostic } from './diagnostic';
 import { LineIndex } from './text';
+import type { YamlPieces } from './yamlChunks';
 
 export interface ParsedYaml {
   text: string;
   lines: LineIndex;
-  doc: Document.Parsed;
+  /** The root node (contents), whether from a whole parse or stitched from cached pieces. */
+  doc: { contents: unknown };
   diagnostics: SpecDiagnostic[];
 }
 
@@ -20,8 +22,11 @@ const causes: Record<string, string> = {
   MISSING_CHAR: 'close the quote or bracket',
 };
 
-export function parseYaml(text: string): ParsedYaml {
+/** Parses `text`; with `pieces`, large specs re-parse only the sections an edit touched. */
+export function parseYaml(text: string, pieces?: YamlPieces): ParsedYaml {
   const lines = new LineIndex(text);
+  const stitched = pieces?.parse(text);
+  if (stitched) return { text, lines, doc: stitched, diagnostics: [] };
   // uniqueKeys is off: duplicates are reported by the validator, which knows what the key means.
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false, strict: false });
   const diagnostics: SpecDiagnostic[] = [];
