@@ -1,0 +1,190 @@
+// The build commands through the protocol, against the real engine, strata-box and a registry on
+// loopback: strata.build with work-done progress and strata/status, a failing step shown as a
+// diagnostic on that step, cancellation that stops the build and leaves nothing behind, verify.
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  CancellationTokenSource,
+  ExecuteCommandRequest,
+  LSPErrorCodes,
+  ResponseError,
+  WorkDoneProgress,
+  type WorkDoneProgressBegin,
+  type WorkDoneProgressReport,
+} from 'vscode-languageserver-protocol/node';
+import type { BuildResult, StatusParams } from '../../../server/src/protocol';
+import {
+  makeTempDir,
+  mirrorEnv,
+  removeTree,
+  requirePrerequisites,
+  serverBundle,
+  sharedRegistry,
+  strataBox,
+} from '../../support';
+import { startServer, type ServerProcess } from './lspClient';
+import { Workspace } from './workspace';
+
+const spec = (steps: string) =>
+  [
+    'strata: 1',
+    'name: lsp-build',
+    'from: docker.io/library/busybox:1.35',
+    'steps:',
+    '  - copy: { src: ./src, dest: /opt/app }',
+    steps,
+    'workloads:',
+    '  hello: { command: [sh, /opt/app/hello.sh] }',
+    '',
+  ].join('\n');
+
+describe('language server build commands (real engine and registry)', function () {
+  let ws: Workspace;
+  let home: string;
+  let server: ServerProcess;
+
+  before(function () {
+    requirePrerequisites(this, {
+      commands: ['docker-registry', 'skopeo', 'umoci'],
+      files: [serverBundle, strataBox],
+    });
+  });
+
+  beforeEach(async () => {
+    const reg = await sharedRegistry();
+    ws = new Workspace();
+    home = makeTempDir('lsp-home');
+    ws.file('src/hello.sh', 'echo hello\n');
+    server = await startServer(process.execPath, [serverBundle, '--stdio'], {
+      env: { ...process.env, STRATA_HOME: home, ...mirrorEnv(reg.host) },
+      initializationOptions: { trusted: true },
+    });
+  });
+
+  afterEach(async () => {
+    await server.stop();
+    ws.remove();
+    removeTree(home);
+  });
+
+  async function openSpec(text: string): Promise<string> {
+    ws.file('strata.yaml', text);
+    const uri = ws.uri('strata.yaml');
+    const first = server.nextDiagnostics(uri);
+    server.open(uri, text);
+    await first;
+    return uri;
+  }
+
+  function progressOf(token: string): (WorkDoneProgressBegin | WorkDoneProgressReport | { kind: 'end' })[] {
+    const seen: (WorkDoneProgressBegin | WorkDoneProgressReport | { kind: 'end' })[] = [];
+    server.connection.onProgress(WorkDoneProgress.type, token, (v) => seen.push(v));
+    return seen;
+  }
+
+  it('builds with progress, writes strata.lock, and the no-lock information goes away', async function () {
+    const uri = await openSpec(spec('  - run: echo built > /opt/app/built.txt'));
+    assert.deepEqual(
+      server.latestDiagnostics(uri)!.map((d) => d.code),
+      ['no-lock'],
+    );
+    const progress = progressOf('build-1');
+    const cleared = server.nextDiagnostics(uri);
+    const result = (await server.connection.sendRequest(ExecuteCommandRequest.type, {
+      command: 'strata.build',
+      arguments: [uri],
+      workDoneToken: 'build-1',
+    })) as BuildResult;
+    assert.equal(result.state, 'locked');
+    assert.match(result.imageDigest!, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(result.lockUri, ws.uri('strata.lock'));
+    assert.ok(fs.existsSync(path.join(ws.dir, 'strata.lock')));
+    assert.equal(progress[0].kind, 'begin');
+    assert.equal(progress.at(-1)!.kind, 'end');
+    const messages = progress
+      .filter((p): p is WorkDoneProgressReport => p.kind === 'report')
+      .map((p) => p.message ?? '');
+    assert.ok(
+      messages.some((m) => /^step 2\/2: run/.test(m)),
+      messages.join('\n'),
+    );
+    assert.deepEqual((await cleared).diagnostics, []);
+    const states = server.notifications
+      .filter((n) => n.method === 'strata/status')
+      .map((n) => (n.params as StatusParams).state);
+    assert.ok(states.includes('building') && states.at(-1) === 'locked', states.join(' '));
+    // Verify rebuilds from the lock and compares: the same bits.
+    const verified = (await server.connection.sendRequest(ExecuteCommandRequest.type, {
+      command: 'strata.verify',
+      arguments: [uri],
+    })) as BuildResult;
+    assert.equal(verified.state, 'reproduced');
+    assert.deepEqual(verified.drift, []);
+  });
+
+  it('shows a failed step as an error diagnostic on that step', async function () {
+    const uri = await openSpec(spec('  - run: echo about to fail; exit 3'));
+    const error = await server.connection
+      .sendRequest(ExecuteCommandRequest.type, { command: 'strata.build', arguments: [uri] })
+      .then(
+        () => undefined,
+        (e: unknown) => e as ResponseError<{ code: string }>,
+      );
+    assert.ok(error instanceof ResponseError, 'the build must fail');
+    assert.equal(error.data?.code, 'BUILD');
+    const diagnostics = await server.nextDiagnostics(uri);
+    const d = diagnostics.diagnostics.find((x) => x.code === 'build-failed');
+    assert.ok(d, JSON.stringify(diagnostics.diagnostics));
+    assert.equal(d.range.start.line, 5, 'on the run step');
+    assert.equal(d.severity, 1);
+    assert.match(d.message, /build failed/);
+    const status = await server.notification<StatusParams>('strata/status', (p) => p.state === 'failed');
+    assert.equal(status.uri, uri);
+  });
+
+  it('cancels a running build: the request ends as cancelled and no process or mount is left', async function () {
+    const marker = `${3000 + Math.floor(Math.random() * 1000)}.25`;
+    const uri = await openSpec(spec(`  - run: sleep ${marker}`));
+    const running = server.notification<StatusParams>(
+      'strata/status',
+      (p) => p.state === 'building' && /step 2\/2/.test(p.detail ?? ''),
+    );
+    const source = new CancellationTokenSource();
+    const request = server.connection
+      .sendRequest(ExecuteCommandRequest.type, { command: 'strata.build', arguments: [uri] }, source.token)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    await running;
+    // The step's container is up: wait until its sleep runs, then cancel.
+    for (let i = 0; i < 200 && !sleeping(marker); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(sleeping(marker), 'the step should be running');
+    source.cancel();
+    const error = await request;
+    assert.ok(error instanceof ResponseError, String(error));
+    assert.equal(error.code, LSPErrorCodes.RequestCancelled);
+    for (let i = 0; i < 100 && sleeping(marker); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(sleeping(marker), false, 'the step process is gone');
+    assert.equal(
+      fs.readFileSync('/proc/self/mounts', 'utf8').includes(home),
+      false,
+      'no mount left under the store',
+    );
+    assert.equal(fs.existsSync(path.join(ws.dir, 'strata.lock')), false, 'no lock from a cancelled build');
+    const tmp = path.join(home, 'tmp');
+    // tmp/locks holds the store's lock files, which stay; anything else would be a half-done step.
+    const left = fs.existsSync(tmp) ? fs.readdirSync(tmp).filter((f) => f !== 'locks') : [];
+    assert.deepEqual(left, [], 'nothing left in the store tmp');
+  });
+});
+
+function sleeping(marker: string): boolean {
+  try {
+    return execFileSync('pgrep', ['-f', `sleep ${marker}`], { encoding: 'utf8' }).trim() !== '';
+  } catch {
+    return false;
+  }
+}
