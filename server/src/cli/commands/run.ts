@@ -1,6 +1,7 @@
 // `strata run [SPEC] [WORKLOAD] [-- CMD...]` and `strata run --image REF [-- CMD...]`
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isatty } from 'node:tty';
 import { resolveSpecPath } from '../../engine/build';
 import { StrataError } from '../../engine/errors';
 import { runEnvironment } from '../../engine/run/run';
@@ -71,7 +72,8 @@ export async function runCli(args: string[], io: CliIO, shell: boolean): Promise
       `with --image, give the command after --, not '${positional.join(' ')}'`,
       `strata run --image ${image} -- CMD...`,
     );
-  const stdinTTY = (process.stdin as { isTTY?: boolean }).isTTY === true;
+  // isatty(0) rather than process.stdin.isTTY: touching process.stdin sets up a stream (~20 ms).
+  const stdinTTY = isatty(0);
   const tty = flags.has('--no-tty') ? false : flags.has('--tty') || (stdinTTY && io.stdout.isTTY === true);
   // Build progress goes to stderr, so that stdout is the workload's alone.
   const progress = new ProgressRenderer(

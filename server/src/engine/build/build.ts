@@ -2,6 +2,7 @@
 // strata/<name> in the store -> strata.lock. With `locked`, only the lock's pins are used and
 // every diff_id is compared with it. See README.md in this folder for the decisions.
 import * as path from 'node:path';
+import { digestOf } from '../digest';
 import { StrataError } from '../errors';
 import type { Descriptor } from '../image/types';
 import { MediaType } from '../image/media-types';
@@ -101,6 +102,14 @@ export async function buildEnvironment(specPath: string, options: BuildOptions =
       );
   }
   return store.withShared(() => buildWith(spec, store, lock, lockPath, warnings, options, emit, started));
+}
+
+/** Stores a JSON document unless the store already holds those exact bytes (no rewrite, no fsync). */
+async function putJsonOnce(store: Store, value: unknown, mediaType: string): Promise<Descriptor> {
+  const bytes = Buffer.from(JSON.stringify(value));
+  const digest = digestOf(bytes);
+  if (store.hasBlob(digest)) return { mediaType, digest: digest.toString(), size: bytes.length };
+  return store.putBytes(bytes, mediaType);
 }
 
 function readLockForBuild(lockPath: string, locked: boolean): Lock | undefined {
@@ -219,15 +228,17 @@ async function buildWith(
     })),
     labels: { [SPEC_DIGEST_LABEL]: newLock.spec.digest, [LOCK_DIGEST_LABEL]: lockBodyDigest },
   });
-  const configDesc = await store.putJson(config, MediaType.OciConfig);
+  const configDesc = await putJsonOnce(store, config, MediaType.OciConfig);
   const layerDescs: Descriptor[] = [
     ...base.layers.map((l) => l.descriptor),
     ...outcomes.map((o) => o.descriptor),
   ];
   const manifest = assembleManifest(configDesc, layerDescs);
-  const manifestDesc = await store.putJson(manifest, MediaType.OciManifest);
+  const manifestDesc = await putJsonOnce(store, manifest, MediaType.OciManifest);
   const imageName = `strata/${spec.name}`;
-  await store.tagImage(imageName, manifestDesc);
+  // A no-change rebuild names the same manifest again: leave index.json alone then.
+  if (store.findImage(imageName)?.digest !== manifestDesc.digest)
+    await store.tagImage(imageName, manifestDesc);
   emit({
     type: 'image',
     name: imageName,

@@ -1,18 +1,22 @@
 // The build log: every step's output, in order, with a header per step, kept under
-// $STRATA_HOME/logs/<name>.log (the last build of each environment; the previous one as .1).
+// $STRATA_HOME/logs/<name>.log (the last build that ran a step; the one before as .1).
 // A failing step's message quotes its last lines from here.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export class BuildLog {
   readonly file: string;
-  private fd: number;
+  private fd = -1;
   private tail: string[] = [];
 
   constructor(home: string, name: string) {
-    const dir = path.join(home, 'logs');
-    fs.mkdirSync(dir, { recursive: true });
-    this.file = path.join(dir, `${name}.log`);
+    this.file = path.join(home, 'logs', `${name}.log`);
+  }
+
+  /** Opened when the first step runs, so that a build with every step cached keeps the last log. */
+  private open(): void {
+    if (this.fd >= 0) return;
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
     try {
       fs.renameSync(this.file, `${this.file}.1`);
     } catch {
@@ -22,11 +26,13 @@ export class BuildLog {
   }
 
   section(title: string): void {
+    this.open();
     this.tail = [];
     fs.writeSync(this.fd, `\n==> ${title}\n`);
   }
 
   line(text: string): void {
+    this.open();
     fs.writeSync(this.fd, text + '\n');
     this.tail.push(text);
     if (this.tail.length > 200) this.tail.splice(0, this.tail.length - 200);
