@@ -16,18 +16,28 @@ export function makeStepDirs(store: Store): { root: string; upper: string; work:
 }
 
 /**
- * Removes a tree a container wrote: modes may deny us writing (a dir made 0555 inside), and
- * overlay's work dir holds a 000 `work/work` dir; make it writable and retry.
+ * Removes a tree a container wrote, best effort (it never throws: a cleanup failure must not hide
+ * the error that ended the step). Modes may deny us writing (a dir made 0555 inside, overlay's
+ * 000 `work/work`): make it writable and retry. With a subordinate id range, files owned by
+ * container users belong to those host ids: remove them from inside a user namespace that maps
+ * the range (util-linux unshare --map-auto, through newuidmap). Returns whether it is gone.
  */
-export function removeTree(dir: string): void {
-  try {
-    fs.rmSync(dir, { recursive: true, force: true });
-  } catch {
-    try {
+export function removeTree(dir: string): boolean {
+  const attempts: (() => void)[] = [
+    () => fs.rmSync(dir, { recursive: true, force: true }),
+    () => {
       execFileSync('chmod', ['-R', 'u+rwX', dir], { stdio: 'ignore' });
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+    () => execFileSync('unshare', ['--map-root-user', '--map-auto', 'rm', '-rf', dir], { stdio: 'ignore' }),
+  ];
+  for (const attempt of attempts) {
+    try {
+      attempt();
     } catch {
-      /* some entries may still be removable */
+      /* try the next way */
     }
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (!fs.existsSync(dir)) return true;
   }
+  return false;
 }
