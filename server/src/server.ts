@@ -65,15 +65,61 @@ const service = new SpecLanguageService({
     }
   },
   packageNames: (kind) => {
-    // Package names the locks of every open spec have recorded.
-    const names = new Set<string>();
+    // Package names the locks of every open spec have recorded, and those the store's builds have.
+    const names = new Set<string>(storeKnowledge[kind]);
     for (const uri of service.uris()) {
       for (const s of service.lockOf(uri)?.steps ?? [])
         for (const p of (kind === 'apt' ? s.apt : s.pip) ?? []) names.add(p.name);
     }
     return [...names];
   },
+  imageRefs: () => storeKnowledge.images,
 });
+
+/** What the store has seen: packages installed by cached build steps, images pulled or built. */
+const storeKnowledge: { apt: string[]; pip: string[]; images: string[] } = { apt: [], pip: [], images: [] };
+
+/** Reads the store in the background (at start and after builds); completion never waits for it. */
+async function refreshStoreKnowledge(): Promise<void> {
+  try {
+    const { Store } = await import('./engine/store/store');
+    const store = new Store(
+      process.env.STRATA_HOME ?? (await import('./engine/store/paths')).defaultStrataHome(),
+    );
+    const apt = new Set<string>();
+    const pip = new Set<string>();
+    const dir = store.paths.cache;
+    const files = fs.existsSync(dir)
+      ? (await fs.promises.readdir(dir)).filter((f) => f.endsWith('.json')).slice(0, 5000)
+      : [];
+    for (const f of files) {
+      try {
+        const entry = JSON.parse(await fs.promises.readFile(path.join(dir, f), 'utf8')) as {
+          apt?: { name: string }[];
+          pip?: { name: string }[];
+        };
+        for (const p of entry.apt ?? []) apt.add(p.name);
+        for (const p of entry.pip ?? []) pip.add(p.name);
+      } catch {
+        /* an entry being written or foreign: skip it */
+      }
+    }
+    let images: string[] = [];
+    try {
+      images = store
+        .listImages()
+        .map((i) => i.name)
+        .filter((n) => n.includes(':') && !n.startsWith('strata/'));
+    } catch {
+      /* no store yet */
+    }
+    Object.assign(storeKnowledge, { apt: [...apt].sort(), pip: [...pip].sort(), images });
+  } catch (e) {
+    connection.console.log(
+      `strata: could not read the store for completion: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+}
 
 let trusted = true;
 let canWatchFiles = false;
@@ -98,6 +144,7 @@ connection.onInitialize((params) => {
 });
 
 connection.onInitialized(() => {
+  void refreshStoreKnowledge();
   if (canWatchFiles) {
     void connection.client.register(DidChangeWatchedFilesNotification.type, {
       watchers: [{ globPattern: '**/*.lock' }, { globPattern: '**/{strata.yaml,*.strata.yaml}' }],
@@ -421,6 +468,7 @@ async function runCommand(
     building.delete(uri);
     progress.done();
     if (service.has(uri)) scheduleValidation(uri, 0);
+    void refreshStoreKnowledge();
   }
 }
 

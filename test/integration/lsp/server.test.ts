@@ -22,7 +22,9 @@ import {
   type MarkupContent,
 } from 'vscode-languageserver-protocol/node';
 import { EnvironmentInfoRequest, StatusNotification, type StatusParams } from '../../../server/src/protocol';
-import { requirePrerequisites, serverBundle } from '../../support';
+import { makeTempDir, removeTree, requirePrerequisites, serverBundle } from '../../support';
+import { parseDigest } from '../../../server/src/engine/digest';
+import { openStore } from '../../../server/src/engine/store/store';
 import { startServer, type ServerProcess } from './lspClient';
 import { BASE_DIGEST, Workspace } from './workspace';
 
@@ -48,6 +50,7 @@ function codes(list: Diagnostic[] | undefined): string[] {
 describe('language server over stdio', function () {
   let ws: Workspace;
   let server: ServerProcess;
+  let home: string;
 
   before(function () {
     requirePrerequisites(this, { files: [serverBundle] });
@@ -57,15 +60,28 @@ describe('language server over stdio', function () {
     ws = new Workspace();
     ws.file('src/fit.py', 'print("fit")\n');
     ws.file('data/points.csv', '1,2\n');
+    home = makeTempDir('lsp-home');
+    // A build cache entry as the engine writes it (Store.putCacheEntry): its packages complete.
+    openStore(home).putCacheEntry(parseDigest(`sha256:${'c'.repeat(64)}`), {
+      layer: {
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        digest: `sha256:${'d'.repeat(64)}`,
+        size: 1,
+      },
+      diffId: `sha256:${'e'.repeat(64)}`,
+      apt: [{ name: 'gfortran-12', version: '12.2.0-14' }],
+    });
     server = await startServer(process.execPath, [serverBundle, '--stdio'], {
       rootUri: pathToFileURL(ws.dir).href,
       initializationOptions: { trusted: true },
+      env: { ...process.env, STRATA_HOME: home },
     });
   });
 
   afterEach(async () => {
     await server.stop();
     ws.remove();
+    removeTree(home);
   });
 
   async function open(rel: string, text: string): Promise<Diagnostic[]> {
@@ -131,6 +147,13 @@ describe('language server over stdio', function () {
     assert.ok(!top.includes('from'), 'from is already there');
     // Inside the apt list: the package names strata.lock recorded.
     assert.ok((await at(4, 12)).includes('python3-numpy'));
+    // And those the store's build cache has seen (read in the background at start).
+    let seen: string[] = [];
+    for (let i = 0; i < 100 && !seen.includes('gfortran-12'); i++) {
+      seen = await at(4, 10);
+      if (!seen.includes('gfortran-12')) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(seen.includes('gfortran-12'), seen.join(','));
     // from: base images.
     const images = await at(2, 6);
     assert.ok(images.includes('docker.io/library/debian:bookworm-slim'));
