@@ -15,7 +15,9 @@ import {
   layerCompression,
 } from '../image/media-types';
 import type { Descriptor, ImageConfig, Manifest, Platform } from '../image/types';
-import { ensureLayerTree } from '../store/layer-trees';
+import * as path from 'node:path';
+import { staleTempEntries } from '../store/gc';
+import { ensureLayerTree, removeTreeForce } from '../store/layer-trees';
 import type { Store } from '../store/store';
 import { fetchBlobToStore } from './blobs';
 import { RegistryClient, type RepositoryClient } from './client';
@@ -212,6 +214,9 @@ export async function pullImage(refText: string, options: PullOptions): Promise<
   const platform = options.platform ?? hostPlatform();
   const name = options.name ?? canonical;
   return store.withShared(async () => {
+    // A pull killed earlier (kill -9, power cut) left its temp files; their owner is gone, so no
+    // one can be writing them. Clearing them here keeps the store clean without waiting for gc.
+    for (const name of staleTempEntries(store)) removeTreeForce(path.join(store.paths.tmp, name));
     const { repo, fetched, indexDigest } = await resolveManifest(
       client,
       ref,
