@@ -13,7 +13,8 @@ export const fsckCommand: Command = {
 
 Re-hashes every blob of the store ($STRATA_HOME), follows every reference from the named images,
 the build cache and running containers, checks every unpacked layer against what was unpacked, and
-lists temp files left by processes that are gone. Exits 1 when something is broken.
+lists leftovers of interrupted pulls and builds (stale: harmless, removed by gc or --repair).
+Exits 1 when something is broken.
 
   --repair   remove what is broken: corrupt blobs, names and cache entries whose content is
              missing or corrupt, altered or incomplete layer trees, stale temp files (pull or

@@ -19,6 +19,11 @@ export interface FsckReport {
   blobs: number;
   trees: number;
   problems: Problem[];
+  /**
+   * Leftovers of interrupted work (temp files of dead processes, a tree record whose rename never
+   * happened): expected after a crash, not damage; gc and --repair remove them.
+   */
+  stale: Problem[];
   repaired: number;
 }
 
@@ -49,7 +54,7 @@ function countTree(root: string): { nonDirs: number; bytes: number } {
   return { nonDirs, bytes };
 }
 
-function checkTrees(store: Store, problems: Problem[]): number {
+function checkTrees(store: Store, problems: Problem[], stale: Problem[]): number {
   let trees = 0;
   const names = new Set(fs.readdirSync(store.paths.layers));
   for (const name of names) {
@@ -60,7 +65,8 @@ function checkTrees(store: Store, problems: Problem[]): number {
       continue;
     }
     if (name.endsWith('.json')) {
-      if (!names.has(hex)) problems.push({ message: `layer ${hex}: record without a tree`, repair });
+      if (!names.has(hex))
+        stale.push({ message: `layer ${hex}: record of an unpack that did not finish`, repair });
       continue;
     }
     trees++;
@@ -123,16 +129,17 @@ export async function fsck(
     problems.push(...reach.problems);
     // A name or cache entry that reaches a corrupt blob is broken as well.
     if (corrupt.size) problems.push(...brokenByCorrupt(store, corrupt));
-    const trees = checkTrees(store, problems);
+    const stale: Problem[] = [];
+    const trees = checkTrees(store, problems, stale);
     for (const name of staleTempEntries(store)) {
-      problems.push({
+      stale.push({
         message: `tmp/${name}: left by a process that is gone`,
         repair: { kind: 'temp', id: name },
       });
     }
     let repaired = 0;
-    if (options.repair) repaired = repairAll(store, problems);
-    return { blobs: blobs.length, trees, problems, repaired };
+    if (options.repair) repaired = repairAll(store, [...problems, ...stale]);
+    return { blobs: blobs.length, trees, problems, stale, repaired };
   };
   return options.repair ? store.withExclusive(run, options) : run();
 }
