@@ -3,7 +3,7 @@
 // (FILE:LINE:COL: error|warning|info: MESSAGE).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { cliInvocation, specArgs } from './cli';
+import { cliInvocation } from './cli';
 import type { Ctx } from './ctx';
 import { findSpecs, specLabel } from './specs';
 
@@ -17,23 +17,27 @@ export interface StrataTaskDefinition extends vscode.TaskDefinition {
   workload?: string;
 }
 
-/** CLI arguments for a task definition (the spec selection is added by cliArgs). */
+/**
+ * CLI arguments for a task. Tasks run in the workspace folder with the spec's relative path, so
+ * that the file names the CLI prints (relative to its cwd) are what the $strata problem matcher
+ * resolves against ${workspaceFolder}. `strata build` writes the lock when it changed.
+ */
 export function taskArgs(def: StrataTaskDefinition): string[] {
+  const spec = def.spec ?? 'strata.yaml';
   switch (def.action) {
     case 'build':
-      return ['build'];
-    case 'rebuild':
-      return ['build', '--no-cache'];
-    case 'verify':
-      return ['verify'];
     case 'lock':
-      return ['build', '--update-lock'];
+      return ['build', spec];
+    case 'rebuild':
+      return ['build', spec, '--no-cache'];
+    case 'verify':
+      return ['verify', spec];
     case 'validate':
-      return ['validate'];
+      return ['validate', spec];
     case 'workload':
       if (!def.workload)
         throw new Error('a strata task with action "workload" needs "workload": the workload to run');
-      return ['run', def.workload];
+      return ['run', spec, def.workload];
   }
 }
 
@@ -64,8 +68,7 @@ export class StrataTaskProvider implements vscode.TaskProvider {
 
   private make(def: StrataTaskDefinition, folder: vscode.WorkspaceFolder, base?: vscode.Task): vscode.Task {
     const spec = vscode.Uri.joinPath(folder.uri, def.spec ?? 'strata.yaml');
-    const [sub, ...rest] = taskArgs(def);
-    const inv = cliInvocation(this.ctx.config, spec, [sub, ...specArgs(spec), ...rest]);
+    const inv = { ...cliInvocation(this.ctx.config, spec, taskArgs(def)), cwd: folder.uri.fsPath };
     const name =
       base?.name ??
       (def.action === 'workload'

@@ -4,7 +4,8 @@
 import * as vscode from 'vscode';
 import type { Ctx } from '../ctx';
 import { requireTrust } from '../trust';
-import { resolveSpec } from '../specs';
+import { cliHasCommand, withSpec } from '../cli';
+import { resolveSpec, specLabel } from '../specs';
 import type { EnvironmentNode } from '../views/environments';
 import { BuildRunner, type BuildOutcome, type ServerAction } from './builds';
 import type { HostGate } from './hostGate';
@@ -54,6 +55,17 @@ function terminalCommand(
   };
 }
 
+/** The store name of the spec's image (strata/NAME); tells the user to build first when unknown. */
+async function imageName(s: Services, spec: vscode.Uri): Promise<string | undefined> {
+  await s.ctx.refreshInfo(spec);
+  const view = s.ctx.store.get(spec);
+  if (view.info?.name && view.imageDigest) return `strata/${view.info.name}`;
+  void vscode.window.showWarningMessage(
+    `Strata: build ${specLabel(spec)} first; there is no image to send yet.`,
+  );
+  return undefined;
+}
+
 async function pickWorkload(s: Services, spec: vscode.Uri, arg: unknown): Promise<string | undefined> {
   if (typeof arg === 'string' && !arg.includes('/') && !arg.includes(':')) return arg;
   const node = arg as EnvironmentNode | undefined;
@@ -78,28 +90,41 @@ export const commandTable: Record<string, Factory> = {
   'strata.cancelBuild': (s) => () => s.builds.cancelAll(),
   'strata.runWorkload': terminalCommand(async (s, spec, arg) => {
     const workload = await pickWorkload(s, spec, arg);
-    return workload ? { title: workload, args: ['run', workload] } : undefined;
+    return workload ? { title: workload, args: withSpec(spec, 'run', workload) } : undefined;
   }),
   'strata.openShell': terminalCommand(async (_s, spec) => ({
-    title: `shell (${spec.fsPath})`,
-    args: ['shell'],
+    title: `shell (${specLabel(spec)})`,
+    args: withSpec(spec, 'shell'),
   })),
-  'strata.pushImage': terminalCommand(async () => {
+  'strata.pushImage': terminalCommand(async (s, spec) => {
+    const image = await imageName(s, spec);
+    if (!image) return undefined;
     const ref = await vscode.window.showInputBox({
-      title: 'Push Image',
+      title: `Push ${image}`,
       prompt: 'Destination reference, e.g. ghcr.io/lab/seismic:1.0 (only missing layers are uploaded)',
       validateInput: (v) =>
         /^[a-z0-9.-]+(:\d+)?\/[^\s]+$/.test(v.trim()) ? undefined : 'expected REGISTRY/REPOSITORY[:TAG]',
     });
-    return ref ? { title: `push ${ref.trim()}`, args: ['push', ref.trim()] } : undefined;
+    return ref ? { title: `push ${ref.trim()}`, args: ['push', image, ref.trim()] } : undefined;
   }),
-  'strata.exportImage': terminalCommand(async (_s, spec) => {
+  'strata.exportImage': terminalCommand(async (s, spec) => {
+    const image = await imageName(s, spec);
+    if (!image) return undefined;
+    if (!(await cliHasCommand(s.ctx.config, spec, 'export'))) {
+      // The CLI of this version has no `export`; the store is a standard OCI layout already.
+      const store = s.ctx.config.storePath ?? '$STRATA_HOME (default ~/.local/share/strata)';
+      void vscode.window.showInformationMessage(
+        `Strata: this version cannot write an image archive yet. ${image} is in the OCI layout ` +
+          `${store}/oci; other tools read it directly, e.g. skopeo copy oci:${store}/oci:${image} oci-archive:image.tar`,
+      );
+      return undefined;
+    }
     const target = await vscode.window.showSaveDialog({
-      title: 'Export Image',
+      title: `Export ${image}`,
       defaultUri: vscode.Uri.joinPath(spec, '..', 'image.tar'),
       filters: { 'OCI archive': ['tar'] },
     });
-    return target ? { title: 'export', args: ['export', '--output', target.fsPath] } : undefined;
+    return target ? { title: 'export', args: ['export', image, target.fsPath] } : undefined;
   }),
   'strata.cleanUp': terminalCommand(async () => ({ title: 'clean up', args: ['gc'] }), false),
   'strata.showLogs': (s) => () => s.ctx.channel.show(true),

@@ -1,7 +1,7 @@
 // Workloads, shells and the other interactive CLI commands run in the integrated terminal: a real
 // TTY, so progress bars, Ctrl-C and interactive shells behave as on the command line.
 import * as vscode from 'vscode';
-import { cliInvocation, displayCommand, specArgs } from '../cli';
+import { cliInvocation, displayCommand } from '../cli';
 import type { Ctx } from '../ctx';
 import { specLabel } from '../specs';
 
@@ -24,9 +24,8 @@ export class Terminals implements vscode.Disposable {
     void this.ctx.refreshInfo(spec);
   }
 
-  /** Opens a terminal running `strata ARGS` for the spec; it stays open after the process ends. */
-  open(spec: vscode.Uri, title: string, args: string[]): vscode.Terminal {
-    const full = [...args.slice(0, 1), ...specArgs(spec), ...args.slice(1)];
+  /** Opens a terminal running `strata ARGS` in the spec's folder; it stays open after the process ends. */
+  open(spec: vscode.Uri, title: string, full: string[]): vscode.Terminal {
     const inv = cliInvocation(this.ctx.config, spec, full);
     this.ctx.channel.info(`terminal: ${displayCommand(full)} (in ${inv.cwd})`);
     const terminal = vscode.window.createTerminal({

@@ -33,7 +33,8 @@ describe('UI: build from the command palette', function () {
     workspace = path.join(scratch, 'workspace');
     makeWorkspace(workspace);
     // Only the quickstart spec: Build needs no pick, the status bar shows it without an editor.
-    for (const other of ['broken', 'slow']) fs.rmSync(path.join(workspace, other), { recursive: true });
+    for (const other of ['broken', 'failing', 'slow'])
+      fs.rmSync(path.join(workspace, other), { recursive: true });
     const home = path.join(scratch, 'strata-home');
     fs.mkdirSync(home);
     const binary = process.env.STRATA_E2E_CODE_SERVER;

@@ -101,7 +101,8 @@ describe('UI: the packaged extension', function () {
   it('the installed extension builds quickstart from the command palette', async () => {
     const workspace = path.join(scratch, 'workspace');
     makeWorkspace(workspace);
-    for (const other of ['broken', 'slow']) fs.rmSync(path.join(workspace, other), { recursive: true });
+    for (const other of ['broken', 'failing', 'slow'])
+      fs.rmSync(path.join(workspace, other), { recursive: true });
     const home = path.join(scratch, 'strata-home');
     fs.mkdirSync(home);
     server = await startCodeServer({

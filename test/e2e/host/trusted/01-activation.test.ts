@@ -16,11 +16,11 @@ describe('activation', () => {
 
   it('lists every spec of the workspace in the Environments view', async () => {
     const api = await strataApi();
-    const labels = await waitFor('three specs in the tree', () => {
+    const labels = await waitFor('four specs in the tree', () => {
       const roots = api.environments.getChildren();
-      return roots.length === 3 && roots.map((n) => String(api.environments.getTreeItem(n).label)).sort();
+      return roots.length === 4 && roots.map((n) => String(api.environments.getTreeItem(n).label)).sort();
     });
-    assert.deepEqual(labels, ['broken', 'quickstart', 'slow']);
+    assert.deepEqual(labels, ['broken', 'failing', 'quickstart', 'slow']);
   });
 });
 
