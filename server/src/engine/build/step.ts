@@ -225,6 +225,12 @@ async function containerStep(
   step: StepDef,
   at: string,
 ): Promise<Omit<StepOutcome, 'key' | 'cached'>> {
+  if (req.below.length === 0 && req.base.layers.length === 0)
+    throw new StrataError(
+      'BUILD',
+      `${at}: step ${req.index}/${req.total} (${step.kind}) needs a file system to run in, and \`from: scratch\` with no step before it has none`,
+      'copy a root file system with a shell in first, or start from an image (e.g. docker.io/library/busybox)',
+    );
   const dirs = makeStepDirs(req.store);
   try {
     const { script, env } = scriptFor(req, step);

@@ -196,7 +196,7 @@ export async function runEnvironment(req: RunRequest): Promise<RunOutcome> {
     removeTree(dir);
   }
   const endedAt = new Date();
-  if (result.execError) req.onWarning?.(result.execError);
+  // A command that cannot be executed (126/127) was already explained by strata-box on stderr.
 
   const record: RunRecord = {
     id,
