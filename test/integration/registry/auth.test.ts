@@ -19,6 +19,7 @@ import { pushImage } from '../../../server/src/engine/registry/push';
 import { openStore } from '../../../server/src/engine/store/store';
 import {
   PASSWORD,
+  REFRESH_TOKEN,
   USER,
   seedBusybox,
   startBasicAuthRegistry,
@@ -182,6 +183,37 @@ describe('registry: authentication', function () {
           assert.match(e.hint ?? '', /docker login/);
           return true;
         },
+      );
+    });
+
+    it('fetches a new token once the cached one expires', async function () {
+      t.issuer.expiresIn = 11; // cached for 1 s (renewed 10 s before expiry)
+      try {
+        const client = new RegistryClient({ env: iso.vars });
+        await pullImage(ref(), { store: openStore(home.home), client, unpack: false });
+        const before = t.issuer.requests.length;
+        await new Promise((r) => setTimeout(r, 1500));
+        await pullImage(ref(), { store: openStore(home.home), client, unpack: false, name: 'again' });
+        assert.ok(t.issuer.requests.length > before, JSON.stringify(t.issuer.requests));
+      } finally {
+        t.issuer.expiresIn = 300;
+      }
+    });
+
+    it('exchanges an identity token (docker login with OAuth) through the refresh-token grant', async function () {
+      writeDockerConfig(iso, { auths: { [t.registry.host]: { identitytoken: REFRESH_TOKEN } } });
+      const store = openStore(home.home);
+      await makeImage(store, 'strata/idt', [{ f: noise(2048, 11) }]);
+      const r = await pushImage('strata/idt', `${t.registry.host}/lab/idt:1`, {
+        store,
+        client: new RegistryClient({ env: iso.vars }),
+      });
+      assert.equal(r.uploaded.length, 2);
+      assert.ok(
+        t.issuer.requests.some(
+          (q) => q.user === `${USER} (refresh token)` && q.scope.includes('repository:lab/idt:pull,push'),
+        ),
+        JSON.stringify(t.issuer.requests),
       );
     });
 

@@ -11,6 +11,8 @@ import { run } from './env';
 
 export const USER = 'alice';
 export const PASSWORD = 's3cret-pw';
+/** The identity token (OAuth2 refresh token) the issuer accepts for alice. */
+export const REFRESH_TOKEN = 'refresh-for-alice';
 
 /** A registry that asks for basic auth (alice / s3cret-pw). */
 export async function startBasicAuthRegistry(): Promise<Registry> {
@@ -81,6 +83,24 @@ export async function startTokenRegistry(): Promise<TokenRegistry> {
   const kid = libtrustKeyId(crypto.createPublicKey(privateKey));
   const issuer: TokenIssuer = { url: '', requests: [], expiresIn: 300, stop: async () => {} };
   const server = http.createServer((req, res) => {
+    if (req.method === 'POST') {
+      // The OAuth2 refresh-token grant (docker's identity tokens): the form names the scopes.
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const form = new URLSearchParams(body);
+        const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
+        if (form.get('grant_type') !== 'refresh_token' || form.get('refresh_token') !== REFRESH_TOKEN) {
+          issuer.requests.push({ scope: scopes, user: 'bad-refresh-token' });
+          res.writeHead(401, { 'Content-Type': 'application/json' });
+          res.end('{"details":"bad refresh token"}');
+          return;
+        }
+        issuer.requests.push({ scope: scopes, user: `${USER} (refresh token)` });
+        answer(res, scopes, USER);
+      });
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://x');
     const scopes = url.searchParams.getAll('scope');
     let user: string | undefined;
@@ -96,6 +116,9 @@ export async function startTokenRegistry(): Promise<TokenRegistry> {
       user = u;
     }
     issuer.requests.push({ scope: scopes, ...(user ? { user } : {}) });
+    answer(res, scopes, user);
+  });
+  function answer(res: http.ServerResponse, scopes: string[], user: string | undefined): void {
     const access = scopes
       .flatMap((s) => s.split(' '))
       .map((s) => {
@@ -126,7 +149,7 @@ export async function startTokenRegistry(): Promise<TokenRegistry> {
         issued_at: new Date().toISOString(),
       }),
     );
-  });
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
   issuer.stop = () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve())));
