@@ -5,7 +5,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   cliBundle,
+  ensureTestUsers,
+  isRoot,
+  makeTempDir,
   mirrorEnv,
+  SINGLE_ID_USER,
+  uidOf,
   removeTree,
   requirePrerequisites,
   runCli,
@@ -96,6 +101,30 @@ describe('registry: pull', function () {
     const blobs = lines.filter((l) => l.type === 'blob');
     assert.ok(blobs.length >= 2);
     assert.ok(blobs.some((b) => b.done === b.total && b.total! > 1_000_000));
+  });
+
+  it('pulls and unpacks as an unprivileged user (rootless)', async function () {
+    ensureTestUsers();
+    const dir = makeTempDir('rootless-pull');
+    try {
+      const userHome = path.join(dir, 'home');
+      if (isRoot()) {
+        fs.chownSync(dir, uidOf(SINGLE_ID_USER), uidOf(SINGLE_ID_USER));
+        fs.chmodSync(dir, 0o755);
+      }
+      const r = await runCli(['pull', 'busybox'], {
+        user: SINGLE_ID_USER,
+        env: { ...mirrorEnv(reg.host), STRATA_HOME: userHome, DOCKER_CONFIG: path.join(dir, 'docker') },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const image = await openStore(userHome).resolveImage('docker.io/library/busybox:latest');
+      const tree = path.join(userHome, 'layers', 'sha256', image.layers[0]!.diffId.hex);
+      assert.ok(fs.statSync(path.join(tree, 'bin', 'busybox')).isFile());
+      if (isRoot())
+        assert.equal(fs.statSync(path.join(userHome, 'oci', 'index.json')).uid, uidOf(SINGLE_ID_USER));
+    } finally {
+      removeTree(dir);
+    }
   });
 
   it('says clearly when a tag does not exist, and names nothing', async function () {
