@@ -6,6 +6,7 @@ import { StrataError } from '../../../server/src/engine/errors';
 import type { EntryWithData, LayerEntry } from '../../../server/src/engine/sandbox/entry';
 import { entryMtimeNs, normalizeLayerPath } from '../../../server/src/engine/sandbox/entry';
 import {
+  coalesce,
   RECORD_HEADER_SIZE,
   STREAM_HEADER_SIZE,
   decodeRecords,
@@ -258,5 +259,27 @@ describe('sandbox record codec', function () {
     assert.equal(normalizeLayerPath('a/./b'), 'a/b');
     assert.equal(normalizeLayerPath('a/../b'), undefined);
     assert.equal(normalizeLayerPath('../x'), undefined);
+  });
+
+  it('merges small writes and passes large chunks through uncopied', async function () {
+    const big = Buffer.alloc(20000, 1);
+    async function* pieces() {
+      for (let i = 0; i < 100; i++) yield Buffer.from([i]);
+      yield big;
+      yield Buffer.from('tail');
+    }
+    const out: Buffer[] = [];
+    for await (const c of coalesce(pieces(), 64, 16384)) out.push(c);
+    assert.ok(out.includes(big), 'the large chunk is the same buffer');
+    assert.deepEqual(
+      out.map((c) => c.length),
+      [64, 36, 20000, 4],
+    );
+    const expected = Buffer.concat([
+      Buffer.from(Array.from({ length: 100 }, (_, i) => i)),
+      big,
+      Buffer.from('tail'),
+    ]);
+    assert.deepEqual(Buffer.concat(out), expected);
   });
 });

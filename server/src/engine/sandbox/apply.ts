@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { StrataError } from '../errors';
 import { cancelled, failureFromExit, failureFromSummary, spawnBox } from './child';
 import type { EntryWithData } from './entry';
-import { decodeRecords, encodeEntries } from './records';
+import { coalesce, decodeRecords, encodeEntries } from './records';
 
 export interface ApplyOptions {
   signal?: AbortSignal;
@@ -73,7 +73,11 @@ export async function applyEntries(
 
   let inputError: unknown;
   try {
-    await pipeline(Readable.from(encodeEntries(entries)), box.child.stdin!, signal ? { signal } : {});
+    await pipeline(
+      Readable.from(coalesce(encodeEntries(entries))),
+      box.child.stdin!,
+      signal ? { signal } : {},
+    );
   } catch (e) {
     inputError = e;
   }
