@@ -66,6 +66,14 @@ describe('build: quickstart and busybox specs', function () {
     assert.equal(fs.readFileSync(lockFile, 'utf8'), lock);
     assert.equal(fs.statSync(lockFile).mtimeMs, mtime);
 
+    // Another tool reads the image from the store's OCI layout, with the digest the lock names.
+    const inspected = await runCollect('skopeo', ['inspect', `oci:${env.home}/oci:strata/quickstart`], {});
+    assert.equal(inspected.code, 0, inspected.stderr);
+    const info = JSON.parse(inspected.stdout) as { Digest: string; Created: string };
+    assert.equal(`  manifest: ${info.Digest}`, lock.trimEnd().split('\n').pop());
+    const epoch = Number(/^epoch: (\d+)$/m.exec(lock)![1]);
+    assert.equal(Date.parse(info.Created), epoch * 1000, 'the config carries the epoch, not the build time');
+
     const run = await strata(['run', 'hello'], env.home, dir);
     ok(run, 'run');
     assert.match(run.stdout, /hello from/);
