@@ -55,7 +55,7 @@ struct apply {
 static struct apply A;
 
 #define fail rec_fail
-#define SYS_FAIL(what, ...) REC_FAIL_ERRNO(EXIT_REC_SYSTEM, what, ##__VA_ARGS__)
+#define SYS_FAIL(what, ...) REC_FAIL_FS(what, ##__VA_ARGS__)
 
 static void remove_tree(int dirfd, const char *name, int depth) {
   if (unlinkat(dirfd, name, 0) == 0) return;

@@ -354,3 +354,20 @@ void rec_fail(int code, const char *fmt, ...) {
   }
   exit(code);
 }
+
+int rec_errno_exit(int err) {
+  switch (err) {
+  case ENOTDIR:
+  case ELOOP:
+  case ENOENT:
+  case EXDEV:
+  case EEXIST:
+  case EISDIR:
+  case ENAMETOOLONG:
+  case EMLINK:
+  case ENOTEMPTY:
+    return EXIT_REC_REFUSED;
+  default:
+    return EXIT_REC_SYSTEM;
+  }
+}

@@ -120,6 +120,16 @@ extern struct rec_report rec_report;
 __attribute__((noreturn, format(printf, 2, 3))) void rec_fail(int code, const char *fmt, ...);
 #define REC_FAIL_ERRNO(code, what, ...) rec_fail(code, what ": %s", ##__VA_ARGS__, strerror(errno))
 
+/* The exit code for a failed file-system call: errors that the entries themselves cause (a path
+ * through a file, a symlink where a directory must be, a missing hardlink source) refuse the
+ * layer (247); the rest (no space, read-only, I/O) are the machine's (251). */
+int rec_errno_exit(int err);
+#define REC_FAIL_FS(what, ...)                                                             \
+  do {                                                                                    \
+    int e_ = errno;                                                                       \
+    rec_fail(rec_errno_exit(e_), what ": %s", ##__VA_ARGS__, strerror(e_));               \
+  } while (0)
+
 /* Appends s to dst (capacity cap) as a JSON string literal, with quotes. */
 void rec_json_string(char *dst, size_t cap, const char *s);
 

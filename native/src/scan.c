@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #define fail rec_fail
-#define SYS_FAIL(what, ...) REC_FAIL_ERRNO(EXIT_REC_SYSTEM, what, ##__VA_ARGS__)
+#define SYS_FAIL(what, ...) REC_FAIL_FS(what, ##__VA_ARGS__)
 #define MAX_MAPS 64
 #define OVERFLOW_ID 65534 /* as the kernel's overflowuid: an owner outside the mapping */
 

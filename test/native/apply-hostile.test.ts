@@ -220,6 +220,7 @@ for (const resolver of ['openat2', 'walk'] as const) {
         if (error !== undefined) {
           assert.ok(error instanceof StrataError, `not a StrataError: ${String(error)}`);
           assert.match(error.message, /strata-box apply: entry '/, 'the error names the entry');
+          assert.equal(error.code, 'LAYER', `a hostile entry is the layer's fault: ${error.message}`);
         }
         if (c.outcome === 'refused') {
           assert.ok(error instanceof StrataError && error.code === 'LAYER', `expected a refusal, got ${String(error)}`);

@@ -2,11 +2,13 @@
 // metadata, whiteouts and opaque dirs are the ones overlayfs honours (checked by mounting real
 // overlays of applied trees), failures name the entry, and cancellation stops the helper.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StrataError } from '../../server/src/engine/errors';
 import { applyEntries } from '../../server/src/engine/sandbox/apply';
 import type { EntryWithData } from '../../server/src/engine/sandbox/entry';
+import { encodeEntries } from '../../server/src/engine/sandbox/records';
 import { isRoot, makeTempDir, removeTree, requirePrerequisites, strataBox } from '../support';
 import { dir, file, getXattr, hardlink, inUserNamespace, opaque, symlink, whiteout } from './layer-support';
 
@@ -126,11 +128,25 @@ describe('strata-box apply', function () {
       }),
       (e: unknown) =>
         e instanceof StrataError &&
-        e.code === 'SANDBOX' &&
+        e.code === 'LAYER' &&
         e.message.startsWith("layer sha256:abc: strata-box apply: entry 'bad': hardlink source 'missing/source'") &&
         e.hint !== undefined,
     );
     assert.equal(fs.existsSync(path.join(target, 'never')), false, 'nothing after the bad entry is written');
+  });
+
+  it('tells a full disk (the machine, exit 251) from a bad layer (exit 247)', async function () {
+    const parts: Buffer[] = [];
+    for await (const p of encodeEntries([file('big', Buffer.alloc(256 * 1024))])) parts.push(p);
+    fs.writeFileSync(path.join(tmp, 'stream'), Buffer.concat(parts));
+    fs.mkdirSync(path.join(tmp, 'small'));
+    const r = spawnSync(
+      'unshare',
+      ['-Urm', 'sh', '-c', `mount -t tmpfs -o size=64k t small && exec ${strataBox} apply small < stream`],
+      { cwd: tmp },
+    );
+    assert.equal(r.status, 251, r.stderr.toString());
+    assert.match(r.stderr.toString(), /entry 0 'big': writing file data: No space left on device/);
   });
 
   it('passes on the error of a failing entry source and stops the helper', async function () {
