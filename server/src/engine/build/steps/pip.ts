@@ -42,12 +42,43 @@ export function pipScript(packages: string[], pins?: PipPin[]): string {
     lines.push(
       `python3 -m pip install --no-deps ${hashes}--report /.strata-step/report.json -r /.strata-step/requirements.txt`,
     );
+    // Every line of a requirements file counts as requested, so pip marks the dependencies with a
+    // REQUESTED file (and a RECORD line) that the unlocked install did not write: take those off.
+    const requested = new Set(packages.map(requirementName));
+    const deps = pins.map((p) => p.name).filter((n) => !requested.has(normalizeName(n)));
+    if (deps.length) lines.push(unrequestScript(deps));
   } else {
     lines.push(
       `python3 -m pip install --report /.strata-step/report.json ${packages.map(shellQuote).join(' ')}`,
     );
   }
   return lines.join('\n') + '\n';
+}
+
+/** PEP 503 normalised project name. */
+export function normalizeName(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, '-');
+}
+
+/** The project name of a requirement such as `obspy==1.4.1` or `numpy[extra]>=2`. */
+export function requirementName(req: string): string {
+  return normalizeName(/^\s*([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(req)?.[1] ?? req);
+}
+
+function unrequestScript(names: string[]): string {
+  return [
+    "python3 - <<'STRATA_PY'",
+    'import importlib.metadata as md, pathlib',
+    `for name in ${JSON.stringify(names)}:`,
+    '    p = pathlib.Path(md.distribution(name)._path)',
+    "    r = p / 'REQUESTED'",
+    '    if r.exists():',
+    '        r.unlink()',
+    "        rec = p / 'RECORD'",
+    "        data = rec.read_bytes().split(b'\\n')",
+    "        rec.write_bytes(b'\\n'.join(l for l in data if not l.startswith((p.name + '/REQUESTED,').encode())))",
+    'STRATA_PY',
+  ].join('\n');
 }
 
 interface PipReport {
