@@ -135,6 +135,46 @@ describe('registry: push', function () {
     }
   });
 
+  it('downloads layers concurrently', async function () {
+    const store = openStore(home.home);
+    const img = await makeImage(store, 'strata/three', [
+      { a: noise(300_000, 41) },
+      { b: noise(300_000, 42) },
+      { c: noise(300_000, 43) },
+    ]);
+    await pushImage('strata/three', `${proxy.host}/lab/three:1`, { store, client: client() });
+    // Each layer request is held until a second one has arrived: a client that fetched layers one
+    // at a time would make the proxy give up waiting (after 20 s) instead.
+    const layerPaths = new Set(img.layers.map((l) => `/v2/lab/three/blobs/${l.digest}`));
+    let arrived = 0;
+    let release: () => void = () => {};
+    const twoArrived = new Promise<void>((r) => (release = r));
+    let gaveUp = false;
+    const fallback = setTimeout(() => {
+      gaveUp = true;
+      release();
+    }, 20_000);
+    proxy.tamper = ({ method, path: p }) => {
+      if (method !== 'GET' || !layerPaths.has(p)) return undefined;
+      if (++arrived >= 2) release();
+      return { hold: twoArrived };
+    };
+    const other = makeTempDir('concurrent');
+    try {
+      await pullImage(`${proxy.host}/lab/three:1`, {
+        store: openStore(other),
+        client: client(),
+        unpack: false,
+      });
+    } finally {
+      clearTimeout(fallback);
+      proxy.tamper = undefined;
+      removeTree(other);
+    }
+    assert.equal(gaveUp, false, 'two layer downloads were in flight at once');
+    assert.equal(arrived, 3);
+  });
+
   it('refuses to push an image the store does not have, naming it', async function () {
     const r = await runCli(['push', 'strata/missing', `${proxy.host}/lab/x:1`], {
       env: { ...iso.vars, STRATA_HOME: home.home },

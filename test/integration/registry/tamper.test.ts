@@ -208,6 +208,21 @@ describe('registry: hostile registry and network', function () {
     assert.equal(proxy.log.length, 2);
   });
 
+  it('stops a redirect loop with a clear error', async function () {
+    proxy.tamper = ({ method, path: p }) =>
+      method === 'GET' && p === layerPath()
+        ? {
+            replace: {
+              status: 302,
+              headers: { Location: `http://${proxy.host}${p}` },
+              body: Buffer.alloc(0),
+            },
+          }
+        : undefined;
+    await pullFails('busybox', /too many redirects from 127\.0\.0\.1:\d+/, 'REGISTRY');
+    assert.equal(proxy.log.filter((e) => e.path === layerPath()).length, 11);
+  });
+
   it('never fetches a foreign layer from the URLs its manifest lists', async function () {
     const hits: string[] = [];
     const recorder = http.createServer((req, res) => {

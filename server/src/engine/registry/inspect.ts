@@ -72,7 +72,6 @@ export async function inspectRemote(
     client,
     ref,
     options.platform ?? hostPlatform(),
-    options.platform !== undefined,
   );
   const manifest = fetched.manifest;
   const configDigest = parseDigest(manifest.config.digest, `manifest ${fetched.digest} of ${canonical}`);

@@ -164,7 +164,6 @@ export async function resolveManifest(
   client: RegistryClient,
   ref: ImageRef,
   platform: Platform,
-  explicitPlatform: boolean,
 ): Promise<{
   repo: RepositoryClient;
   fetched: FetchedManifest & { kind: 'manifest' };
@@ -202,7 +201,6 @@ export async function resolveManifest(
       'nested indexes are not supported',
     );
   }
-  void explicitPlatform;
   return { repo, fetched, indexDigest: top.digest };
 }
 
@@ -217,12 +215,7 @@ export async function pullImage(refText: string, options: PullOptions): Promise<
     // A pull killed earlier (kill -9, power cut) left its temp files; their owner is gone, so no
     // one can be writing them. Clearing them here keeps the store clean without waiting for gc.
     for (const name of staleTempEntries(store)) removeTreeForce(path.join(store.paths.tmp, name));
-    const { repo, fetched, indexDigest } = await resolveManifest(
-      client,
-      ref,
-      platform,
-      options.platform !== undefined,
-    );
+    const { repo, fetched, indexDigest } = await resolveManifest(client, ref, platform);
     const manifest = fetched.manifest;
     checkLayers(manifest, canonical);
     const total = manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);

@@ -142,6 +142,7 @@ function once(req: HttpRequest, options: TransportOptions): Promise<HttpResponse
       request.destroy(e);
     });
     request.on('error', (e) => {
+      if (body && !Buffer.isBuffer(body)) body.destroy(); // close the file an upload reads
       if (options.signal?.aborted) reject(cancelled(options.signal));
       else reject(new ConnectionError(req.url, e));
     });

@@ -22,6 +22,8 @@ export interface Rewrite {
   replace?: { status: number; headers: Record<string, string>; body: Buffer };
   /** Send the registry's answer but cut the connection after this many body bytes. */
   cutAfter?: number;
+  /** Wait for this before asking the registry (to observe concurrent requests). */
+  hold?: Promise<void>;
 }
 
 export type Tamper = (req: {
@@ -63,49 +65,62 @@ export async function startProxy(target: string, bindHost = '127.0.0.1'): Promis
       });
       return;
     }
-    const upstream = http.request(
-      { host: targetHost, port: Number(targetPort), method, path, headers: req.headers },
-      (up) => {
-        const status = rewrite?.status ?? up.statusCode ?? 502;
-        entry.status = status;
-        let headers = { ...up.headers };
-        if (rewrite?.cutAfter !== undefined) {
-          res.writeHead(status, headers);
-          let sent = 0;
-          up.on('data', (c: Buffer) => {
-            const room = rewrite.cutAfter! - sent;
-            if (room > 0) res.write(c.subarray(0, room));
-            sent += c.length;
-            if (sent >= rewrite.cutAfter!) {
-              up.destroy();
-              res.socket?.destroy();
-            }
+    if (rewrite?.hold) {
+      const held = rewrite.hold;
+      delete rewrite.hold;
+      req.pause();
+      void held.then(() => {
+        req.resume();
+        forward();
+      });
+      return;
+    }
+    forward();
+    function forward(): void {
+      const upstream = http.request(
+        { host: targetHost, port: Number(targetPort), method, path, headers: req.headers },
+        (up) => {
+          const status = rewrite?.status ?? up.statusCode ?? 502;
+          entry.status = status;
+          let headers = { ...up.headers };
+          if (rewrite?.cutAfter !== undefined) {
+            res.writeHead(status, headers);
+            let sent = 0;
+            up.on('data', (c: Buffer) => {
+              const room = rewrite.cutAfter! - sent;
+              if (room > 0) res.write(c.subarray(0, room));
+              sent += c.length;
+              if (sent >= rewrite.cutAfter!) {
+                up.destroy();
+                res.socket?.destroy();
+              }
+            });
+            return;
+          }
+          if (!rewrite?.body) {
+            if (rewrite?.headers) headers = rewrite.headers(headers);
+            res.writeHead(status, headers);
+            up.pipe(res);
+            return;
+          }
+          const chunks: Buffer[] = [];
+          up.on('data', (c: Buffer) => chunks.push(c));
+          up.on('end', () => {
+            const body = rewrite.body!(Buffer.concat(chunks));
+            headers['content-length'] = String(body.length);
+            if (rewrite.headers) headers = rewrite.headers(headers);
+            res.writeHead(status, headers);
+            res.end(body);
           });
-          return;
-        }
-        if (!rewrite?.body) {
-          if (rewrite?.headers) headers = rewrite.headers(headers);
-          res.writeHead(status, headers);
-          up.pipe(res);
-          return;
-        }
-        const chunks: Buffer[] = [];
-        up.on('data', (c: Buffer) => chunks.push(c));
-        up.on('end', () => {
-          const body = rewrite.body!(Buffer.concat(chunks));
-          headers['content-length'] = String(body.length);
-          if (rewrite.headers) headers = rewrite.headers(headers);
-          res.writeHead(status, headers);
-          res.end(body);
-        });
-      },
-    );
-    upstream.on('error', (e) => {
-      entry.status = 502;
-      res.writeHead(502);
-      res.end(String(e));
-    });
-    req.pipe(upstream);
+        },
+      );
+      upstream.on('error', (e) => {
+        entry.status = 502;
+        res.writeHead(502);
+        res.end(String(e));
+      });
+      req.pipe(upstream);
+    }
   });
   await new Promise<void>((resolve) => server.listen(0, bindHost, resolve));
   const { port } = server.address() as AddressInfo;
