@@ -105,7 +105,7 @@ static char *overlay_options(const struct run_options *o) {
      * mounted in a user namespace may use (Linux 5.11). */
     char *more = xasprintf("%s,upperdir=%s", opts, fd_path(upper_fd, buf));
     free(opts);
-    opts = xasprintf("%s,workdir=%s,userxattr", more, fd_path(work_fd, buf));
+    opts = xasprintf("%s,workdir=%s,userxattr,volatile", more, fd_path(work_fd, buf));
     free(more);
   } else {
     char *more = xasprintf("%s,userxattr", opts);
@@ -125,6 +125,11 @@ void mounts_make_root(const struct run_options *o, struct mount_state *ms) {
     if (mount(fd_path(src, s), STAGING, NULL, MS_BIND | MS_REC, NULL) < 0)
       die_errno(EXIT_ROOTFS, "bind the root file system '%s'", o->rootfs ? o->rootfs : o->lower[0]);
   } else {
+    /* A volatile overlay leaves work/work/incompat/volatile behind and refuses to mount again
+     * while it exists (see mounts_make_root's comment on why we use it). */
+    if (work_fd >= 0 && ((unlinkat(work_fd, "work/incompat/volatile/dirty", 0) < 0 && errno != ENOENT) ||
+                         (unlinkat(work_fd, "work/incompat/volatile", AT_REMOVEDIR) < 0 && errno != ENOENT)))
+      die_errno(EXIT_ROOTFS, "clear the overlay work dir '%s' of the last run", o->work);
     autofree char *opts = overlay_options(o);
     if (mount("overlay", STAGING, "overlay", 0, opts) < 0)
       die_errno(EXIT_ROOTFS,

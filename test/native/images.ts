@@ -33,9 +33,15 @@ async function unpack(image: TestImage): Promise<string> {
   const dir = makeTempDir('image');
   toRemove.push(dir);
   const tag = image.split(':')[1];
+  // An explicit, empty auth file: the test registry needs none, and skopeo's default places
+  // (/run/containers/UID, ~/.docker) may belong to someone else on a shared machine.
+  const authfile = path.join(dir, 'auth.json');
+  fs.writeFileSync(authfile, '{"auths":{}}\n');
   await run('skopeo', [
     'copy',
     '-q',
+    '--authfile',
+    authfile,
     '--src-tls-verify=false',
     `docker://${reg.host}/${image}`,
     `oci:${dir}/oci:${tag}`,

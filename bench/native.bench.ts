@@ -1,0 +1,371 @@
+// `npm run bench -- native`: start-to-exit of /bin/true in a busybox rootfs with the full namespace
+// set, strata-box beside bwrap, crun, runc, ch-run and podman, as root and rootless, measured by
+// interleaved rounds in one run; the overlay root against the plain one; and a CPU-bound workload inside
+// against the same on the host. Prints medians, ratios and the goals of issue 3.
+//   goals: strata-box / bwrap <= 1.0 and strata-box / crun <= 0.4 (root and rootless);
+//          overlay - plain <= 2 ms; CPU-bound inside / host <= 1.01
+// Tool quirks on this machine (see ../shared/README.md): crun refuses hybrid cgroups, so it runs
+// in a private mount namespace without /sys/fs/cgroup/unified (rootless: under `unshare -Urm` with
+// a tmpfs over it); podman needs --runtime runc --cgroup-manager cgroupfs --events-backend file and,
+// as root, lower ulimits; runc's rootless spec gets the network and cgroup namespaces added back.
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const repo = path.resolve(__dirname, '..');
+const strataBox = process.env.STRATA_BOX ?? path.join(repo, 'native', 'build', 'strata-box');
+const RUNS = Number(process.env.BENCH_RUNS ?? 40);
+const PODMAN_RUNS = Number(process.env.BENCH_PODMAN_RUNS ?? 8);
+const CPU_RUNS = Number(process.env.BENCH_CPU_RUNS ?? 7);
+const ROOTLESS_USER = 'strata-test';
+const isRoot = process.getuid?.() === 0;
+
+interface Measured {
+  name: string;
+  medianMs: number;
+}
+
+function have(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function uidOf(user: string): number {
+  return Number(execFileSync('id', ['-u', user]).toString().trim());
+}
+
+/** A busybox root file system like the test image: static busybox, applets, passwd, group. */
+function makeRootfs(dir: string): void {
+  for (const d of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'root', 'usr'])
+    fs.mkdirSync(path.join(dir, d), { recursive: true });
+  fs.copyFileSync('/bin/busybox', path.join(dir, 'bin', 'busybox'));
+  fs.chmodSync(path.join(dir, 'bin', 'busybox'), 0o755);
+  for (const a of execFileSync('/bin/busybox', ['--list']).toString().split('\n'))
+    if (a && a !== 'busybox') fs.symlinkSync('busybox', path.join(dir, 'bin', a));
+  fs.symlinkSync('bin', path.join(dir, 'sbin'));
+  fs.symlinkSync('../bin', path.join(dir, 'usr', 'bin'));
+  fs.chmodSync(path.join(dir, 'tmp'), 0o1777);
+  fs.writeFileSync(path.join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  fs.writeFileSync(path.join(dir, 'etc', 'group'), 'root:x:0:\n');
+}
+
+/** An OCI bundle running /bin/true with pid, ipc, uts, mount, network, cgroup (and user) namespaces. */
+function makeBundle(dir: string, rootfs: string, rootless: boolean, hostId: number): string {
+  fs.mkdirSync(dir, { recursive: true });
+  execFileSync('runc', ['spec', ...(rootless ? ['--rootless'] : []), '--bundle', dir]);
+  const file = path.join(dir, 'config.json');
+  const c = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    root: { path: string; readonly?: boolean };
+    process: { terminal: boolean; args: string[] };
+    linux: {
+      namespaces: { type: string }[];
+      uidMappings?: { containerID: number; hostID: number; size: number }[];
+      gidMappings?: { containerID: number; hostID: number; size: number }[];
+    };
+  };
+  c.root.path = rootfs;
+  c.process.terminal = false;
+  c.process.args = ['/bin/true'];
+  for (const t of ['pid', 'ipc', 'uts', 'mount', 'network', 'cgroup'])
+    if (!c.linux.namespaces.some((n) => n.type === t)) c.linux.namespaces.push({ type: t });
+  if (rootless) {
+    c.linux.uidMappings = [{ containerID: 0, hostID: hostId, size: 1 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: hostId, size: 1 }];
+  }
+  fs.writeFileSync(file, JSON.stringify(c));
+  return dir;
+}
+
+interface Job {
+  commands: [string, string[]][];
+  rounds: number;
+}
+
+/**
+ * Times each command `rounds` times, interleaved (every round runs each command once, in a
+ * shuffled order) so that load from elsewhere on this shared machine hits every tool alike.
+ * Runs in this process, or, for `user` or a `wrap` such as a private mount namespace, in a child
+ * process (this file with --inner) so that no wrapper's own start-up is counted.
+ */
+function measure(job: Job, options: { user?: string; wrap?: string[] } = {}): Measured[] {
+  if (!options.user && !options.wrap) return timeJob(job);
+  // tsx's require hook, not its CLI: the CLI wants an IPC socket in /tmp/tsx-UID, which a user
+  // namespace's uid 0 cannot make.
+  const hook = require.resolve('tsx/cjs');
+  let argv = [
+    ...(options.wrap ?? []),
+    process.execPath,
+    '--require',
+    hook,
+    __filename,
+    '--inner',
+    JSON.stringify(job),
+  ];
+  if (options.user)
+    argv = [
+      'runuser',
+      '-u',
+      options.user,
+      '--',
+      'env',
+      `USER=${options.user}`,
+      `HOME=/home/${options.user}`,
+      ...argv,
+    ];
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.stderr.trim()) console.log(r.stderr.trim().replace(/^/gm, '  '));
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !last.startsWith('[')) {
+    console.log(
+      `  (failed: ${job.commands.map((c) => c[0]).join(', ')}: ${(r.stderr || r.stdout).trim().slice(-600)})`,
+    );
+    return [];
+  }
+  return JSON.parse(last) as Measured[];
+}
+
+function timeJob(job: Job): Measured[] {
+  const times = new Map<string, number[]>(job.commands.map(([n]) => [n, []]));
+  const failed = new Set<string>();
+  const env = { ...process.env, USER: process.env.USER ?? os.userInfo().username };
+  for (let round = -2; round < job.rounds; round++) {
+    const order = [...job.commands].sort(() => Math.random() - 0.5);
+    for (const [name, argv] of order) {
+      if (failed.has(name)) continue;
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (r.status !== 0) {
+        failed.add(name);
+        console.error(`  ${name} failed (exit ${r.status}): ${r.stderr.toString().trim().slice(-300)}`);
+        continue;
+      }
+      if (round >= 0) times.get(name)!.push(ms); // rounds -2 and -1 warm caches up
+    }
+  }
+  return job.commands
+    .filter(([n]) => !failed.has(n))
+    .map(([name]) => ({ name, medianMs: median(times.get(name)!) }));
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+interface ModeResult {
+  startup: Map<string, number>;
+  cpuHost?: number;
+  cpuInside?: number;
+}
+
+function measureMode(work: string, rootless: boolean): ModeResult {
+  const user = rootless ? ROOTLESS_USER : undefined;
+  const id = rootless ? uidOf(ROOTLESS_USER) : 0;
+  const base = path.join(work, rootless ? 'rootless' : 'root');
+  const rootfs = path.join(base, 'rootfs');
+  makeRootfs(rootfs);
+  for (const d of ['upper', 'work', 'runc', 'crun', 'tmp'])
+    fs.mkdirSync(path.join(base, d), { recursive: true });
+  const runcBundle = makeBundle(path.join(base, 'bundle-runc'), rootfs, rootless, id);
+  // crun runs inside `unshare -Urm` rootless, where the invoking user is already 0.
+  const crunBundle = makeBundle(path.join(base, 'bundle-crun'), rootfs, rootless, 0);
+  if (rootless) execFileSync('chown', ['-R', `${id}:${id}`, base]);
+
+  const cmds: [string, string[]][] = [
+    ['strata-box', [strataBox, 'run', '--rootfs', rootfs, '--', '/bin/true']],
+    [
+      'strata-box overlay',
+      [
+        strataBox,
+        'run',
+        '--lower',
+        rootfs,
+        '--upper',
+        `${base}/upper`,
+        '--work',
+        `${base}/work`,
+        '--',
+        '/bin/true',
+      ],
+    ],
+  ];
+  if (have('bwrap'))
+    cmds.push([
+      'bwrap',
+      ['bwrap', '--unshare-all', '--die-with-parent', '--uid', '0', '--gid', '0', '--hostname', 'box'].concat(
+        ['--bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', '/bin/true'],
+      ),
+    ]);
+  if (have('runc'))
+    cmds.push(['runc', ['runc', '--root', `${base}/runc`, 'run', '-b', runcBundle, `r${process.pid}`]]);
+  if (have('ch-run')) cmds.push(['ch-run', ['ch-run', rootfs, '--', '/bin/true']]);
+  const crun: [string, string[]] = [
+    'crun',
+    [
+      'crun',
+      '--root',
+      `${base}/crun`,
+      '--cgroup-manager=disabled',
+      'run',
+      '-b',
+      crunBundle,
+      `c${process.pid}`,
+    ],
+  ];
+  // As root, every tool is timed in the private mount namespace crun needs (unmounting the
+  // cgroup2 hierarchy there changes nothing for the others). Rootless, crun needs `unshare -Urm`,
+  // which would make the others root in a user namespace, so it is timed on its own.
+  const rootWrap = [
+    'unshare',
+    '-m',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    'umount /sys/fs/cgroup/unified && exec "$@"',
+    'sh',
+  ];
+  const userWrap = [
+    'unshare',
+    '-Urm',
+    'sh',
+    '-c',
+    'mount -t tmpfs none /sys/fs/cgroup/unified && exec "$@"',
+    'sh',
+  ];
+  const startup = new Map<string, number>();
+  const crunTogether = have('crun') && !rootless;
+  const together = measure(
+    { commands: crunTogether ? [...cmds, crun] : cmds, rounds: RUNS },
+    { user, wrap: crunTogether ? rootWrap : undefined },
+  );
+  for (const m of together) startup.set(m.name, m.medianMs);
+  if (have('crun') && rootless)
+    for (const m of measure({ commands: [crun], rounds: RUNS }, { user, wrap: userWrap }))
+      startup.set(m.name, m.medianMs);
+  if (have('podman')) {
+    // podman keeps its storage, run state and (rootless) pause process under base/podman, not in
+    // the machine's or the user's default places; the pause process is stopped afterwards.
+    // A short path: podman refuses a runroot longer than 50 characters.
+    const pd = fs.mkdtempSync('/tmp/sbp-');
+    for (const d of ['root', 'run', 'xdg', 'config', 'data'])
+      fs.mkdirSync(path.join(pd, d), { recursive: true, mode: 0o700 });
+    if (rootless) execFileSync('chown', ['-R', `${id}:${id}`, pd]);
+    const env = {
+      XDG_RUNTIME_DIR: `${pd}/xdg`,
+      XDG_CONFIG_HOME: `${pd}/config`,
+      XDG_DATA_HOME: `${pd}/data`,
+    };
+    const podman = ['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'podman']
+      .concat(['--root', `${pd}/root`, '--runroot', `${pd}/run`, '--tmpdir', `${pd}/run/tmp`])
+      .concat(['--runtime', 'runc', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'])
+      .concat(['run', '--rm', '--network', 'none'])
+      .concat(rootless ? [] : ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'])
+      .concat(['--rootfs', rootfs, '/bin/true']);
+    for (const m of measure({ commands: [['podman', podman]], rounds: PODMAN_RUNS }, { user }))
+      startup.set(m.name, m.medianMs);
+    for (const f of [`${pd}/xdg/libpod/tmp/pause.pid`, `${pd}/run/tmp/pause.pid`]) {
+      const pid = fs.existsSync(f) ? Number(fs.readFileSync(f, 'utf8').trim()) : 0;
+      if (pid > 1) spawnSync('kill', [String(pid)]);
+    }
+    spawnSync('rm', ['-rf', pd]);
+  }
+
+  // CPU-bound: the same busybox shell loop (about a second) on the host and in a container.
+  const loop = 'i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done';
+  const cpu = measure(
+    {
+      commands: [
+        ['host', [`${rootfs}/bin/busybox`, 'sh', '-c', loop]],
+        ['inside', [strataBox, 'run', '--rootfs', rootfs, '--', '/bin/sh', '-c', loop]],
+      ],
+      rounds: CPU_RUNS,
+    },
+    { user },
+  );
+  return {
+    startup,
+    cpuHost: cpu.find((m) => m.name === 'host')?.medianMs,
+    cpuInside: cpu.find((m) => m.name === 'inside')?.medianMs,
+  };
+}
+
+function fmt(ms: number | undefined): string {
+  return ms === undefined ? '—' : ms >= 100 ? ms.toFixed(0) : ms.toFixed(1);
+}
+
+function ratio(a: number | undefined, b: number | undefined): string {
+  return a === undefined || b === undefined ? '—' : (a / b).toFixed(2);
+}
+
+function main(): void {
+  if (!fs.existsSync(strataBox)) throw new Error(`${strataBox} is missing: run "npm run build"`);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-native-'));
+  fs.chmodSync(work, 0o755);
+  try {
+    const root = isRoot ? measureMode(work, false) : undefined;
+    const rootless = isRoot ? measureMode(work, true) : measureMode(work, false);
+    const tools = ['strata-box', 'strata-box overlay', 'bwrap', 'ch-run', 'crun', 'runc', 'podman'];
+    console.log(
+      `\nstart-to-exit of /bin/true in a busybox rootfs (median of ${RUNS} runs; podman ${PODMAN_RUNS}), ms`,
+    );
+    console.log(
+      '(strata-box, bwrap, crun, runc, podman: user, mount, pid, ipc, uts, net, cgroup namespaces; ch-run: user and mount only)\n',
+    );
+    console.log('| tool | root | strata-box ÷ tool | rootless | strata-box ÷ tool |');
+    console.log('| --- | ---: | ---: | ---: | ---: |');
+    for (const t of tools) {
+      const r = root?.startup.get(t);
+      const u = rootless.startup.get(t);
+      console.log(
+        `| ${t} | ${fmt(r)} | ${ratio(root?.startup.get('strata-box'), r)} | ${fmt(u)} | ${ratio(rootless.startup.get('strata-box'), u)} |`,
+      );
+    }
+    const goals: [string, string, string, boolean | undefined][] = [];
+    for (const [label, m] of [
+      ['root', root],
+      ['rootless', rootless],
+    ] as const) {
+      if (!m) continue;
+      const sb = m.startup.get('strata-box');
+      const bw = m.startup.get('bwrap');
+      const cr = m.startup.get('crun');
+      const ov = m.startup.get('strata-box overlay');
+      goals.push([
+        `${label}: strata-box ÷ bwrap`,
+        ratio(sb, bw),
+        '≤ 1.0',
+        sb !== undefined && bw !== undefined ? sb / bw <= 1.0 : undefined,
+      ]);
+      goals.push([
+        `${label}: strata-box ÷ crun`,
+        ratio(sb, cr),
+        '≤ 0.4',
+        sb !== undefined && cr !== undefined ? sb / cr <= 0.4 : undefined,
+      ]);
+      goals.push([
+        `${label}: overlay − plain`,
+        ov !== undefined && sb !== undefined ? `${(ov - sb).toFixed(1)} ms` : '—',
+        '≤ 2 ms',
+        ov !== undefined && sb !== undefined ? ov - sb <= 2 : undefined,
+      ]);
+      goals.push([
+        `${label}: CPU-bound inside ÷ host (${fmt(m.cpuInside)} / ${fmt(m.cpuHost)} ms)`,
+        ratio(m.cpuInside, m.cpuHost),
+        '≤ 1.01',
+        m.cpuInside !== undefined && m.cpuHost !== undefined ? m.cpuInside / m.cpuHost <= 1.01 : undefined,
+      ]);
+    }
+    console.log('\n| goal | measured | target | met |');
+    console.log('| --- | ---: | ---: | --- |');
+    for (const [g, v, t, ok] of goals)
+      console.log(`| ${g} | ${v} | ${t} | ${ok === undefined ? '—' : ok ? 'yes' : 'NO'} |`);
+    console.log('\n(2 shared cores: timings are noisy; rerun for a second sample.)');
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--inner') console.log(JSON.stringify(timeJob(JSON.parse(process.argv[3]) as Job)));
+else main();
