@@ -1,9 +1,11 @@
 // The command table. Add a command by writing commands/<name>.ts and listing it here.
 import type { Command } from '../command';
 import { buildCommand } from './build';
+import { exportCommand } from './export';
 import { fsckCommand } from './fsck';
 import { gcCommand } from './gc';
 import { imagesCommand } from './images';
+import { importCommand } from './import';
 import { inspectCommand } from './inspect';
 import { pullCommand } from './pull';
 import { pushCommand } from './push';
@@ -24,6 +26,8 @@ export const commands: Command[] = [
   pushCommand,
   inspectCommand,
   imagesCommand,
+  importCommand,
+  exportCommand,
   gcCommand,
   fsckCommand,
 ];
