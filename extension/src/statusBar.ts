@@ -49,7 +49,9 @@ export class StatusBar implements vscode.Disposable {
       return;
     }
     const name = view.info?.name ?? specLabel(view.uri);
-    this.item.text = `$(${stateCodicon(view.state)}) ${name}: ${describeState(view.state, view.detail)}`;
+    // The status bar says "building (step 2/5)"; the tooltip and the tree have the step's text.
+    const short = /^step \d+\/\d+/.exec(view.detail ?? '')?.[0] ?? view.detail;
+    this.item.text = `$(${stateCodicon(view.state)}) ${name}: ${describeState(view.state, short)}`;
     this.item.tooltip = new vscode.MarkdownString(
       `Strata environment **${name}**: ${describeState(view.state, view.detail)}` +
         (view.imageDigest ? `\n\nimage \`${view.imageDigest}\`` : '') +

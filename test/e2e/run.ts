@@ -94,6 +94,7 @@ async function main(): Promise<Counts> {
       console.log(`!!! ${f} is missing: run "npm run build"`);
       return { passed: 0, failed: 1, skipped: 0 };
     }
+  fs.rmSync(artifacts, { recursive: true, force: true }); // only this run's screenshots and logs
   fs.mkdirSync(artifacts, { recursive: true });
   await bundleHostSuites();
 
