@@ -2,13 +2,22 @@
 // busybox image unpacked by umoci. The suite runs as root and again as the unprivileged test user
 // (test/run-all.ts), so every assertion here holds for both.
 import * as assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runInSandbox, startSandbox, type SandboxEvent, type SandboxRunOptions } from '../../server/src/engine/sandbox/run';
 import { StrataError } from '../../server/src/engine/errors';
-import { makeTempDir, removeTree, requirePrerequisites, strataBox } from '../support';
-import { freshOverlay, imageRootfs } from './images';
+import {
+  isRoot,
+  makeTempDir,
+  RANGE_USER,
+  removeTree,
+  requirePrerequisites,
+  runAsUnprivileged,
+  strataBox,
+  uidOf,
+} from '../support';
+import { freshOverlay, imageRootfs, rootfsCopy } from './images';
 
 function sh(script: string): string[] {
   return ['/bin/sh', '-c', script];
@@ -185,25 +194,34 @@ describe('strata-box run', function () {
       assert.equal(r.exitCode, 0);
     });
 
-    it('forwards SIGUSR1 and SIGTERM to the workload', async function () {
+    it('forwards SIGUSR1, SIGUSR2, SIGHUP, SIGQUIT, SIGWINCH and SIGINT to the workload', async function () {
+      const names = ['USR1', 'USR2', 'HUP', 'QUIT', 'WINCH'] as const;
+      const traps = names.map((n) => `trap "echo got-${n}" ${n};`).join(' ');
       const p = startSandbox({
         rootfs: busybox,
-        command: sh('trap "echo got-usr1" USR1; trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.05; done'),
+        command: sh(`${traps} trap "echo got-INT; exit 5" INT; echo ready; while :; do sleep 0.05; done`),
       });
       let out = '';
-      const ready = new Promise<void>((resolve) =>
-        p.child.stdout!.on('data', (d: Buffer) => {
-          out += d.toString();
-          if (out.includes('ready')) resolve();
-          if (out.includes('got-usr1') && !out.includes('got-term')) p.child.kill('SIGTERM');
-        }),
-      );
-      await ready;
-      p.child.kill('SIGUSR1');
+      let waiting: { text: string; resolve: () => void } | undefined;
+      p.child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (waiting && out.includes(waiting.text)) waiting.resolve();
+      });
+      const waitFor = (text: string) =>
+        new Promise<void>((resolve) => {
+          waiting = { text, resolve };
+          if (out.includes(text)) resolve();
+        });
+      await waitFor('ready');
+      // One at a time: each is sent only once the previous one has been handled.
+      for (const n of names) {
+        p.child.kill(`SIG${n}`);
+        await waitFor(`got-${n}`);
+      }
+      p.child.kill('SIGINT');
       const r = await p.result;
-      assert.match(out, /got-usr1/);
-      assert.match(out, /got-term/);
-      assert.equal(r.exitCode, 7);
+      assert.match(out, /got-INT/);
+      assert.equal(r.exitCode, 5);
     });
 
     it('stops the whole container on cancellation: no process or mount is left', async function () {
@@ -358,6 +376,43 @@ describe('strata-box run', function () {
         );
       } finally {
         ov.dispose();
+      }
+    });
+  });
+
+  describe('id mapping', function () {
+    it('maps only the invoking user without a subordinate range, and 0-65535 with one', async function () {
+      // Run here as root or as strata-test: neither has a range, so container 0 is us alone.
+      const single = await box(['/bin/cat', '/proc/self/uid_map', '/proc/self/gid_map']);
+      const uid = process.getuid!();
+      assert.deepEqual(
+        single.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number)),
+        [
+          [0, uid, 1],
+          [0, process.getgid!(), 1],
+        ],
+      );
+      if (!isRoot()) return; // only root can become the range user; the root run covers it
+      const copy = await rootfsCopy(busybox);
+      try {
+        const rangeUid = uidOf(RANGE_USER);
+        execFileSync('chown', ['-R', `${rangeUid}:${rangeUid}`, copy.dir]);
+        const r = await runAsUnprivileged(
+          strataBox,
+          ['run', '--rootfs', copy.dir, '--', '/bin/sh', '-c', 'cat /proc/self/uid_map; touch /tmp/owned && chown 1000:1000 /tmp/owned && echo chowned'],
+          { user: RANGE_USER },
+        );
+        assert.equal(r.code, 0, r.stderr);
+        const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/));
+        assert.deepEqual(lines.slice(0, 2), [
+          ['0', String(rangeUid), '1'],
+          ['1', '400000', '65535'],
+        ]);
+        assert.equal(lines[2][0], 'chowned');
+        // Container uid 1000 is subordinate id 400000 + 999 on the host.
+        assert.equal(fs.statSync(path.join(copy.dir, 'tmp', 'owned')).uid, 400999);
+      } finally {
+        copy.dispose();
       }
     });
   });
