@@ -6,6 +6,8 @@
 // layout; the disk is synced and left to settle between runs (the disk here is mounted with
 // `discard`, which slows writes right after large deletes).
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   cliBundle,
@@ -23,14 +25,25 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
+/** CPU seconds (user + system) of the last timed command, from GNU time: the machine is shared,
+ * so wall time carries other people's load; CPU time shows the work each tool does. */
+let lastCpu = 0;
+const cpuFile = path.join(os.tmpdir(), `strata-bench-cpu-${process.pid}`);
+
 function timeIt(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, cmd, ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 << 20,
+  });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0)
     throw new Error(
       `${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr.toString()}${r.stdout.toString().slice(-2000)}`,
     );
+  const [user, sys] = fs.readFileSync(cpuFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
+  lastCpu = (user ?? 0) + (sys ?? 0);
   return ms;
 }
 
@@ -41,9 +54,15 @@ function settle(): void {
 
 interface Row {
   what: string;
+  peerName: string;
   strata: number[];
   peer: number[];
-  peerName: string;
+  strataCpu: number[];
+  peerCpu: number[];
+}
+
+function row(what: string, peerName: string): Row {
+  return { what, peerName, strata: [], peer: [], strataCpu: [], peerCpu: [] };
 }
 
 async function main(): Promise<void> {
@@ -52,20 +71,20 @@ async function main(): Promise<void> {
   }
   const reg = await startRegistry();
   const work = makeTempDir('bench-pull');
-  const rows: Row[] = [];
+  const download = row('download + verify (debian:bookworm, ~50 MB)', 'skopeo copy');
+  const full = row('download + verify + unpack (ready to run)', 'skopeo copy + umoci unpack');
   try {
     console.log('seeding debian:bookworm into a local registry (about a minute the first time)...');
     await seedBaseImages(reg.host, { debian: true });
     const ref = 'docker.io/library/debian:bookworm';
     const env = { ...process.env, STRATA_REGISTRY_MIRRORS: `docker.io=http://${reg.host}`, NO_COLOR: '1' };
-    const strataPull = (i: number, unpack: boolean) => {
+    const strataPull = (r: Row, i: number, unpack: boolean) => {
       const home = path.join(work, `home-${unpack ? 'u' : 'd'}-${i}`);
-      const ms = timeIt(process.execPath, [cliBundle, 'pull', ...(unpack ? [] : ['--no-unpack']), ref], {
-        ...env,
-        STRATA_HOME: home,
-      });
+      const args = [cliBundle, 'pull', ...(unpack ? [] : ['--no-unpack']), ref];
+      r.strata.push(timeIt(process.execPath, args, { ...env, STRATA_HOME: home }));
+      r.strataCpu.push(lastCpu);
       removeTree(home);
-      return ms;
+      settle();
     };
     const skopeoCopy = (dir: string) =>
       timeIt('skopeo', [
@@ -75,52 +94,42 @@ async function main(): Promise<void> {
         `docker://${reg.host}/library/debian:bookworm`,
         `oci:${dir}:bookworm`,
       ]);
-
-    const download: Row = {
-      what: 'download + verify (debian:bookworm, ~50 MB)',
-      strata: [],
-      peer: [],
-      peerName: 'skopeo copy',
-    };
-    const full: Row = {
-      what: 'download + verify + unpack (ready to run)',
-      strata: [],
-      peer: [],
-      peerName: 'skopeo copy + umoci unpack',
-    };
     for (let i = 0; i < RUNS; i++) {
-      download.strata.push(strataPull(i, false));
-      settle();
+      strataPull(download, i, false);
       const dir = path.join(work, `oci-${i}`);
       download.peer.push(skopeoCopy(dir));
+      download.peerCpu.push(lastCpu);
       removeTree(dir);
       settle();
-      full.strata.push(strataPull(i, true));
-      settle();
-      const dir2 = path.join(work, `oci2-${i}`);
+      strataPull(full, i, true);
       const bundle = path.join(work, `bundle-${i}`);
-      const t = skopeoCopy(dir2);
-      full.peer.push(t + timeIt('umoci', ['unpack', '--image', `${dir2}:bookworm`, bundle]));
-      removeTree(dir2);
+      const copy = skopeoCopy(dir);
+      const copyCpu = lastCpu;
+      full.peer.push(copy + timeIt('umoci', ['unpack', '--image', `${dir}:bookworm`, bundle]));
+      full.peerCpu.push(copyCpu + lastCpu);
+      removeTree(dir);
       removeTree(bundle);
       settle();
       console.log(`run ${i + 1}/${RUNS} done`);
     }
-    rows.push(download, full);
   } finally {
     await reg.stop();
     removeTree(work);
+    fs.rmSync(cpuFile, { force: true });
   }
-  console.log(`\npull benchmark (${RUNS} runs each, median wall time; goal: ratio <= 1.0)`);
   console.log(
-    `${'operation'.padEnd(46)} ${'strata'.padStart(9)} ${'peer'.padStart(9)}  ${'ratio'.padStart(6)}  peer`,
+    `\npull benchmark (${RUNS} runs each, medians; goal: wall-time ratio <= 1.0; CPU = user + system)`,
   );
-  for (const r of rows) {
+  console.log(
+    `${'operation'.padEnd(46)} ${'strata'.padStart(9)} ${'peer'.padStart(9)}  ratio  CPU strata  CPU peer  peer`,
+  );
+  for (const r of [download, full]) {
     const s = median(r.strata) / 1000;
     const p = median(r.peer) / 1000;
     const ratio = s / p;
     console.log(
-      `${r.what.padEnd(46)} ${s.toFixed(2).padStart(7)} s ${p.toFixed(2).padStart(7)} s  ${ratio.toFixed(2).padStart(6)}  ${r.peerName} ${ratio <= 1 ? '(goal met)' : '(goal NOT met)'}`,
+      `${r.what.padEnd(46)} ${s.toFixed(2).padStart(7)} s ${p.toFixed(2).padStart(7)} s  ${ratio.toFixed(2).padStart(5)}  ` +
+        `${median(r.strataCpu).toFixed(2).padStart(8)} s ${median(r.peerCpu).toFixed(2).padStart(7)} s  ${r.peerName} ${ratio <= 1 ? '(goal met)' : '(goal NOT met)'}`,
     );
   }
 }
