@@ -1,7 +1,7 @@
 // A real image layer, end to end: the blob is fetched from the test registry (made by umoci, pushed
 // by skopeo), read by the layer codec, written by strata-box apply, and scanned back; every entry
 // of the tar must come back with its type, mode, size, data digest and link target (and, as root,
-// its owner). Debian bookworm when seeded (STRATA_TEST_DEBIAN=0 gives busybox).
+// its owner), with its modification time. Debian bookworm when seeded (STRATA_TEST_DEBIAN=0 gives busybox).
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -38,7 +38,9 @@ async function describeAll(entries: AsyncIterable<EntryWithData>, owners: boolea
     const kind = entry.type === 'hardlink' ? 'file' : entry.type;
     const owner = owners ? ` ${entry.uid}:${entry.gid}` : '';
     const link = entry.type === 'symlink' ? ` -> ${entry.linkname}` : '';
-    out.set(entry.path, `${kind} ${entry.mode.toString(8)}${owner}${link}${digest ? ` ${digest}` : ''}`);
+    // A hardlink entry carries no time of its own in the tar: its inode's is the file's.
+    const time = entry.type === 'hardlink' ? '' : ` t${Math.floor(entry.mtime)}`;
+    out.set(entry.path, `${kind} ${entry.mode.toString(8)}${owner}${link}${time}${digest ? ` ${digest}` : ''}`);
   }
   return out;
 }
