@@ -97,6 +97,10 @@ static __attribute__((noreturn)) void exec_workload(const struct run_options *o,
                                                     int root_fd, const char *slave, int exec_pipe) {
   exec_pipe_fd = exec_pipe;
   g_on_die = report_setup_failure;
+  /* Default dispositions and an empty mask, as a freshly started program expects: strata-box
+   * ignores SIGPIPE and blocks the forwarded signals, and both would survive exec. */
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);

@@ -194,7 +194,6 @@ static int finish(struct supervisor *s, struct cgroup *cg) {
     /* The init failed before the workload ran: it printed the error and chose the code. */
     return WIFEXITED(s->init_status) ? WEXITSTATUS(s->init_status) : EXIT_INTERNAL;
   }
-  if (!s->started && !s->have_status) status_started(s->init);
   status_exited(&rep);
   return rep.exit_code;
 }
@@ -213,8 +212,8 @@ int run_main(int argc, char **argv) {
         "--uid %u/--gid %u is not mapped in this container (%s); give the user a range in /etc/subuid and "
         "/etc/subgid",
         (unsigned)o.uid, (unsigned)o.gid, map.single ? "only id 0 is, the invoking user" : "ids 0-65535 are");
+  g_on_die = supervisor_on_die; /* from here on a failure removes what cgroup_prepare made */
   cgroup_prepare(&g_cgroup, &o);
-  g_on_die = supervisor_on_die;
 
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) die_errno(EXIT_INTERNAL, "socketpair");

@@ -300,12 +300,15 @@ describe('strata-box run', function () {
       assert.ok(before.equals(fs.readFileSync(strataBox)), 'the strata-box binary changed');
     });
 
-    it('limits capabilities to Docker\'s default set and sets no_new_privs', async function () {
-      const r = await box(sh('grep -E "^(CapEff|CapBnd|CapInh|NoNewPrivs)" /proc/self/status'));
+    it('limits capabilities to Docker\'s default set, sets no_new_privs, resets signals', async function () {
+      const r = await box(sh('grep -E "^(CapEff|CapBnd|CapInh|NoNewPrivs|SigIgn|SigBlk)" /proc/self/status'));
       assert.match(r.stdout, /CapEff:\s+00000000a80425fb/);
       assert.match(r.stdout, /CapBnd:\s+00000000a80425fb/);
       assert.match(r.stdout, /CapInh:\s+0000000000000000/);
       assert.match(r.stdout, /NoNewPrivs:\s+1/);
+      // strata-box ignores SIGPIPE and blocks the signals it forwards; none of that may leak.
+      assert.match(r.stdout, /SigIgn:\s+0000000000000000/);
+      assert.match(r.stdout, /SigBlk:\s+0000000000000000/);
     });
 
     it('with --fakeroot and a single id, chown succeeds without effect; without it, it fails', async function () {
