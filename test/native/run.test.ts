@@ -301,7 +301,8 @@ describe('strata-box run', function () {
     });
 
     it('limits capabilities to Docker\'s default set, sets no_new_privs, resets signals', async function () {
-      const r = await box(sh('grep -E "^(CapEff|CapBnd|CapInh|NoNewPrivs|SigIgn|SigBlk)" /proc/self/status'));
+      // grep itself, not under a shell (busybox sh ignores SIGQUIT for its children).
+      const r = await box(['/bin/grep', '-E', '^(CapEff|CapBnd|CapInh|NoNewPrivs|SigIgn|SigBlk)', '/proc/self/status']);
       assert.match(r.stdout, /CapEff:\s+00000000a80425fb/);
       assert.match(r.stdout, /CapBnd:\s+00000000a80425fb/);
       assert.match(r.stdout, /CapInh:\s+0000000000000000/);
