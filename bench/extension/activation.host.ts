@@ -9,6 +9,8 @@ export interface ActivationSample {
   id: string;
   /** ext.activate(): loading the bundle and running activate(). */
   activateMs: number;
+  /** CPU time of the extension host process over the same span (less sensitive to a busy machine). */
+  activateCpuMs: number;
   /** Until the language server answered initialize (Strata's api.ready), when known. */
   serverReadyMs?: number;
   /** Strata only: from the activate() call to its bundle's imports evaluated, and activate() itself. */
@@ -27,9 +29,12 @@ async function measure(id: string): Promise<ActivationSample> {
   if (!ext) throw new Error(`extension ${id} is not installed`);
   if (ext.isActive)
     throw new Error(`extension ${id} is already active: the bench workspace must not trigger it`);
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const api = (await ext.activate()) as { ready?: Promise<unknown>; timings?: Timings } | undefined;
   const activateMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const activateCpuMs = (cpu.user + cpu.system) / 1000;
   const t = api?.timings;
   const loadMs = t ? t.modulesEvaluatedAt - t0 : undefined;
   const activateBodyMs = t ? t.activateEndedAt - t.activateStartedAt : undefined;
@@ -38,7 +43,7 @@ async function measure(id: string): Promise<ActivationSample> {
     await api.ready;
     serverReadyMs = performance.now() - t0;
   }
-  return { id, activateMs, serverReadyMs, loadMs, activateBodyMs };
+  return { id, activateMs, activateCpuMs, serverReadyMs, loadMs, activateBodyMs };
 }
 
 export async function run(): Promise<void> {
