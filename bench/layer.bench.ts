@@ -1,0 +1,182 @@
+// The layer codec against its peers, in one run, interleaved round by round so that load on the
+// machine hits every tool alike:
+//   pack   a tree of real files (the Debian bookworm minbase rootfs, ~120 MB in ~6,600 files; or
+//          STRATA_BENCH_TREE) into a gzip layer with its digest: strata (workspace entries,
+//          deterministic tar, parallel gzip in worker threads, atomic store ingest) beside
+//          `tar --sort=name | gzip -6 | sha256sum`, the same with pigz, and `umoci insert`;
+//   unpack that layer into a tree: strata (ensureLayerTree: checks, digests, strata-box apply)
+//          beside `tar -xzf` and `umoci unpack`.
+// Goal: ratio ≤ 1.0 against the fastest peer of each operation; compressed size within 10% of
+// gzip -6. Usage: npm run bench -- layer   (STRATA_BENCH_ROUNDS=N, default 3)
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseDigest } from '../server/src/engine/digest';
+import { workspaceEntries } from '../server/src/engine/layer/workspace';
+import { writeLayer, WrittenLayer } from '../server/src/engine/layer/write';
+import { ensureLayerTree, removeTreeForce } from '../server/src/engine/store/layer-trees';
+import { openStore } from '../server/src/engine/store/store';
+import { baseImageCache, hasCommand, makeTempDir } from '../test/support';
+
+const ROUNDS = Number(process.env.STRATA_BENCH_ROUNDS ?? 3);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** The disk is mounted with discard: let deletions settle so they do not slow the next run. */
+function settle(): void {
+  execFileSync('sync');
+  spawnSync('sleep', ['0.5']);
+}
+
+function time(fn: () => void): number {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+function sh(cmd: string): string {
+  return execFileSync('sh', ['-c', cmd], { encoding: 'utf8', maxBuffer: 1 << 20 });
+}
+
+function prepareTree(work: string): { tree: string; label: string } {
+  const given = process.env.STRATA_BENCH_TREE;
+  if (given) return { tree: path.resolve(given), label: given };
+  const cached = path.join(baseImageCache(), 'bookworm.tar');
+  if (!fs.existsSync(cached)) {
+    throw new Error(
+      `${cached} is missing: run 'npm test -- integration' once (it caches the Debian rootfs), or set STRATA_BENCH_TREE=DIR`,
+    );
+  }
+  const tree = path.join(work, 'tree');
+  fs.mkdirSync(tree);
+  // Device nodes are not workspace content (and need root); the rest is the real rootfs.
+  execFileSync('tar', ['-xf', cached, '-C', tree, '--exclude=./dev', '--no-same-owner']);
+  return { tree, label: 'Debian bookworm minbase rootfs' };
+}
+
+async function main(): Promise<void> {
+  for (const c of ['tar', 'gzip', 'pigz', 'sha256sum', 'umoci'])
+    if (!hasCommand(c)) throw new Error(`missing ${c} (see .ci/apt-packages.txt)`);
+  const work = makeTempDir('bench-layer');
+  const rootless = process.getuid?.() !== 0 ? ['--rootless'] : [];
+  try {
+    const { tree, label } = prepareTree(work);
+    const bytes = Number(sh(`du -sb ${tree} | cut -f1`).trim());
+    const files = Number(sh(`find ${tree} | wc -l`).trim());
+    console.log(
+      `tree: ${label}, ${(bytes / 1e6).toFixed(0)} MB in ${files} entries; ${os.availableParallelism()} cores, load ${os.loadavg()[0]!.toFixed(1)}; ${ROUNDS} rounds`,
+    );
+
+    const pack: Record<string, number[]> = {
+      strata: [],
+      'tar | gzip -6 | sha256sum': [],
+      'tar | pigz -6 | sha256sum': [],
+      'umoci insert': [],
+    };
+    const unpack: Record<string, number[]> = { strata: [], 'tar -xzf': [], 'umoci unpack': [] };
+    let ours: WrittenLayer | undefined;
+    let gzipSize = 0;
+    let pigzSize = 0;
+    const layout = path.join(work, 'oci');
+
+    for (let round = 0; round < ROUNDS; round++) {
+      // ---- pack
+      const home = path.join(work, `store-${round}`);
+      const store = openStore(home);
+      settle();
+      pack.strata!.push(
+        await timeAsync(
+          async () =>
+            (ours = await writeLayer(
+              store,
+              workspaceEntries({ root: path.dirname(tree), src: path.basename(tree), dest: '/', epoch: 0 }),
+            )),
+        ),
+      );
+      settle();
+      pack['tar | gzip -6 | sha256sum']!.push(
+        time(() => sh(`tar --sort=name -cf - -C ${tree} . | gzip -6 | tee ${work}/g.tgz | sha256sum`)),
+      );
+      gzipSize = fs.statSync(`${work}/g.tgz`).size;
+      fs.rmSync(`${work}/g.tgz`);
+      settle();
+      pack['tar | pigz -6 | sha256sum']!.push(
+        time(() => sh(`tar --sort=name -cf - -C ${tree} . | pigz -6 | tee ${work}/p.tgz | sha256sum`)),
+      );
+      pigzSize = fs.statSync(`${work}/p.tgz`).size;
+      fs.rmSync(`${work}/p.tgz`);
+      fs.rmSync(layout, { recursive: true, force: true });
+      execFileSync('umoci', ['init', '--layout', layout]);
+      execFileSync('umoci', ['new', '--image', `${layout}:base`]);
+      settle();
+      pack['umoci insert']!.push(
+        time(() => execFileSync('umoci', ['insert', ...rootless, '--image', `${layout}:base`, tree, '/'])),
+      );
+
+      // ---- unpack (our own layer for strata and tar; umoci its own)
+      const tgz = path.join(work, 'layer.tgz');
+      fs.copyFileSync(store.blobPath(parseDigest(ours!.descriptor.digest)), tgz);
+      settle();
+      unpack.strata!.push(
+        await timeAsync(() => ensureLayerTree(store, { descriptor: ours!.descriptor, diffId: ours!.diffId })),
+      );
+      removeTreeForce(home);
+      const out = path.join(work, 'tar-out');
+      fs.mkdirSync(out);
+      settle();
+      unpack['tar -xzf']!.push(time(() => execFileSync('tar', ['-xzf', tgz, '-C', out])));
+      removeTreeForce(out);
+      fs.rmSync(tgz);
+      const bundle = path.join(work, 'bundle');
+      settle();
+      unpack['umoci unpack']!.push(
+        time(() => execFileSync('umoci', ['unpack', ...rootless, '--image', `${layout}:base`, bundle])),
+      );
+      removeTreeForce(bundle);
+    }
+
+    const rows: string[][] = [['operation', 'tool', 'median s', 'runs', 'strata ÷ fastest peer', 'goal']];
+    for (const [op, table] of [
+      ['pack', pack],
+      ['unpack', unpack],
+    ] as const) {
+      const peers = Object.entries(table).filter(([k]) => k !== 'strata');
+      const fastest = Math.min(...peers.map(([, v]) => median(v)));
+      const ratio = median(table.strata!) / fastest;
+      for (const [tool, v] of Object.entries(table)) {
+        rows.push([
+          op,
+          tool,
+          median(v).toFixed(2),
+          v.map((x) => x.toFixed(1)).join(' '),
+          tool === 'strata' ? ratio.toFixed(2) : '',
+          tool === 'strata' ? `≤ 1.0 ${ratio <= 1 ? 'met' : 'NOT met'}` : '',
+        ]);
+      }
+    }
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+    const sizeRatio = ours!.descriptor.size / gzipSize;
+    console.log(
+      `compressed size: strata ${(ours!.descriptor.size / 1e6).toFixed(2)} MB, gzip -6 ${(gzipSize / 1e6).toFixed(2)} MB, pigz -6 ${(pigzSize / 1e6).toFixed(2)} MB: ` +
+        `strata ÷ gzip -6 = ${sizeRatio.toFixed(3)} (goal ≤ 1.10 ${sizeRatio <= 1.1 ? 'met' : 'NOT met'})`,
+    );
+  } finally {
+    removeTreeForce(work);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
