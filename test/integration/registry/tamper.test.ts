@@ -6,8 +6,17 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { requirePrerequisites, sharedRegistry, useTempStrataHome, type Registry } from '../../support';
-import { digestOf } from '../../../server/src/engine/digest';
+import {
+  makeTempDir,
+  removeTree,
+  requirePrerequisites,
+  sharedRegistry,
+  useTempStrataHome,
+  type Registry,
+} from '../../support';
+import { digestOf, parseDigest } from '../../../server/src/engine/digest';
+import { pushImage } from '../../../server/src/engine/registry/push';
+import { makeImage, noise } from './helpers/images';
 import { StrataError } from '../../../server/src/engine/errors';
 import { RegistryClient } from '../../../server/src/engine/registry/client';
 import { pullImage } from '../../../server/src/engine/registry/pull';
@@ -206,6 +215,34 @@ describe('registry: hostile registry and network', function () {
       },
     );
     assert.equal(proxy.log.length, 2);
+  });
+
+  it('a layer whose content does not match the diff_id of its config: refused, nothing unpacked or named', async function () {
+    const scratch = makeTempDir('liar');
+    const wrong = `sha256:${'d'.repeat(64)}`;
+    try {
+      const src = openStore(scratch);
+      const img = await makeImage(src, 'strata/liar', [{ f: noise(5000, 77) }], undefined, [wrong]);
+      await pushImage('strata/liar', `${proxy.host}/lab/liar:1`, { store: src, client: client() });
+      const store = openStore(home.home);
+      await assert.rejects(
+        pullImage(`${proxy.host}/lab/liar:1`, { store, client: client() }),
+        (e: unknown) => {
+          assert.ok(e instanceof StrataError, String(e));
+          assert.match(e.message, new RegExp(wrong));
+          assert.match(e.message, /lab\/liar:1 layer 1\/1/);
+          return true;
+        },
+      );
+      assert.deepEqual(store.listImages(), []);
+      assert.deepEqual(listFiles(path.join(home.home, 'layers')), [], 'no layer tree');
+      assert.ok(
+        store.hasBlob(parseDigest(img.layers[0]!.digest)),
+        'the blob itself is what its digest says, so it may stay',
+      );
+    } finally {
+      removeTree(scratch);
+    }
   });
 
   it('stops a redirect loop with a clear error', async function () {

@@ -39,6 +39,8 @@ export async function makeImage(
   name: string,
   layers: Files[],
   platform = { os: 'linux', architecture: 'amd64' },
+  /** Replaces the config's diff_ids (to make an image that lies about its layers). */
+  diffIdsOverride?: string[],
 ): Promise<MadeImage> {
   const layerDescriptors: Descriptor[] = [];
   const diffIds: string[] = [];
@@ -52,7 +54,7 @@ export async function makeImage(
     created: '2026-01-01T00:00:00Z',
     ...platform,
     config: { Cmd: ['/bin/sh'] },
-    rootfs: { type: 'layers', diff_ids: diffIds },
+    rootfs: { type: 'layers', diff_ids: diffIdsOverride ?? diffIds },
   };
   const configDescriptor = await store.putJson(config, MediaType.OciConfig);
   const manifest: Manifest = {
