@@ -200,13 +200,13 @@ static int finish(struct supervisor *s, struct cgroup *cg) {
 
 int run_main(int argc, char **argv) {
   /* argv[0] is strata-box, argv[1] "run". */
-  selfexec_ensure_sealed(argv);
   struct run_options o;
   run_parse_args(argc - 1, argv + 1, &o);
-  signal(SIGPIPE, SIG_IGN);
-
   struct id_mapping map;
   idmap_choose(&map);
+  selfexec_ensure_sealed(argv, &map); /* before any namespace exists */
+  signal(SIGPIPE, SIG_IGN);
+
   if (!idmap_uid_mapped(&map, o.uid) || !idmap_uid_mapped(&map, (uid_t)o.gid))
     die(EXIT_USERNS,
         "--uid %u/--gid %u is not mapped in this container (%s); give the user a range in /etc/subuid and "

@@ -300,6 +300,32 @@ describe('strata-box run', function () {
       assert.ok(before.equals(fs.readFileSync(strataBox)), 'the strata-box binary changed');
     });
 
+    it('runs from a sealed memfd copy when the container could write the binary, and not otherwise', async function () {
+      // CVE-2019-5736: a binary we own (so container root could write it) is copied and sealed;
+      // one owned by an id the container does not map cannot be written from inside anyway.
+      const dir = makeTempDir('binary');
+      try {
+        const own = path.join(dir, 'strata-box');
+        fs.copyFileSync(strataBox, own);
+        fs.chmodSync(own, 0o755);
+        const before = fs.readFileSync(own);
+        const attack = sh('cat /proc/1/comm; echo x >> /proc/1/exe 2>/dev/null && echo WROTE; true');
+        const mine = spawnSync(own, ['run', '--rootfs', busybox, '--', ...attack], { encoding: 'utf8' });
+        assert.equal(mine.status, 0, mine.stderr);
+        assert.match(mine.stdout, /^memfd:strata-bo/);
+        assert.doesNotMatch(mine.stdout, /WROTE/);
+        assert.ok(before.equals(fs.readFileSync(own)));
+        const repoOwner = fs.statSync(strataBox).uid;
+        const theirs = spawnSync(strataBox, ['run', '--rootfs', busybox, '--', ...attack], { encoding: 'utf8' });
+        assert.equal(theirs.status, 0, theirs.stderr);
+        if (repoOwner === process.getuid!()) assert.match(theirs.stdout, /^memfd:strata-bo/);
+        else assert.match(theirs.stdout, /^strata-box/); // not ours to write: no copy needed
+        assert.doesNotMatch(theirs.stdout, /WROTE/);
+      } finally {
+        removeTree(dir);
+      }
+    });
+
     it('limits capabilities to Docker\'s default set, sets no_new_privs, resets signals', async function () {
       // grep itself, not under a shell (busybox sh ignores SIGQUIT for its children).
       const r = await box(['/bin/grep', '-E', '^(CapEff|CapBnd|CapInh|NoNewPrivs|SigIgn|SigBlk)', '/proc/self/status']);
