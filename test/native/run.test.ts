@@ -69,7 +69,11 @@ describe('strata-box run', function () {
       assert.equal(lines[0], 'lo');
       assert.ok(['unknown', 'up'].includes(lines[1]), lines[1]);
       assert.deepEqual(lines.slice(2).filter(Boolean), ['lo']);
-      const host = await box(sh('cat /proc/net/dev | tail -n +3 | cut -d: -f1'), { net: 'host' });
+      const host = await box(sh('cat /proc/net/dev | tail -n +3 | cut -d: -f1; echo ---; cat /etc/resolv.conf'), {
+        net: 'host',
+      });
+      const [ifaces, resolv] = host.stdout.split('---\n');
+      if (fs.existsSync('/etc/resolv.conf')) assert.equal(resolv, fs.readFileSync('/etc/resolv.conf', 'utf8'));
       const hostIfaces = fs
         .readFileSync('/proc/net/dev', 'utf8')
         .split('\n')
@@ -77,7 +81,8 @@ describe('strata-box run', function () {
         .map((l) => l.split(':')[0].trim())
         .filter(Boolean)
         .sort();
-      assert.deepEqual(host.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort(), hostIfaces);
+      assert.deepEqual(
+        ifaces.split('\n').map((l) => l.trim()).filter(Boolean).sort(), hostIfaces);
     });
 
     it('shows no host path outside the binds', async function () {
