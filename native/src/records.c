@@ -343,7 +343,7 @@ void rec_fail(int code, const char *fmt, ...) {
   }
   else
     fprintf(stderr, "strata-box %s: %s\n", rec_report.cmd, msg);
-  if (rec_report.out) {
+  if (rec_report.out && !rec_report.in_data) {
     snprintf(json, sizeof json, "{\"ok\":false,\"exitCode\":%d,\"index\":%llu,\"entry\":", code,
              (unsigned long long)rec_report.index);
     rec_json_string(json, sizeof json - 1100, entry);

@@ -112,6 +112,7 @@ struct rec_report {
   const char *entry; /* NULL outside an entry */
   uint64_t index;
   struct rec_out *out; /* NULL before the output is set up */
+  int in_data;         /* inside a file's data on out: an end record there would be read as data */
 };
 extern struct rec_report rec_report;
 

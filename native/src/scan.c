@@ -291,7 +291,9 @@ static void emit(size_t i) {
   }
   if (rec_write(&S.out, &r) < 0) fail(EXIT_REC_STREAM, "writing output: %s", strerror(errno));
   if (fd >= 0) {
+    rec_report.in_data = 1; /* a failure now is told by the exit code and stderr only */
     send_data(fd, r.size);
+    rec_report.in_data = 0;
     close(fd);
   }
   S.c.entries++;

@@ -221,6 +221,24 @@ describe('strata-box scan', function () {
     await assert.rejects(scanAll(path.join(tmp, 'missing')), /cannot open directory .*missing/);
   });
 
+  it('is cancelled by its signal', async function () {
+    const upper = path.join(tmp, 'upper');
+    fs.mkdirSync(upper);
+    for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(upper, `f${i}`), Buffer.alloc(64 * 1024));
+    const controller = new AbortController();
+    let seen = 0;
+    await assert.rejects(
+      async () => {
+        for await (const { data } of scanUpperDir(upper, { signal: controller.signal })) {
+          if (++seen === 3) controller.abort();
+          if (data && !(data instanceof Uint8Array)) for await (const _ of data) void _;
+        }
+      },
+      (e: unknown) => e instanceof StrataError && e.code === 'CANCELLED',
+    );
+    assert.ok(seen < 200, `${seen} entries after the abort`);
+  });
+
   it('stops the helper when the consumer stops early', async function () {
     const upper = path.join(tmp, 'upper');
     fs.mkdirSync(upper);

@@ -6,6 +6,7 @@ import { strataBoxPath } from './binary';
 
 /** Exit codes of apply and scan (native/src/records.h). */
 export const EXIT_REFUSED = 247;
+export const EXIT_FILESYSTEM = 251;
 
 export interface BoxChild {
   child: ChildProcess;
@@ -58,18 +59,31 @@ export function failureFromSummary(
   const text = `${prefix}strata-box ${command}: ${entry ? `entry '${entry}': ` : ''}${message}`;
   if (summary.exitCode === EXIT_REFUSED)
     return new StrataError('LAYER', text, 'the layer is malformed or hostile; nothing of it was kept');
-  return new StrataError('SANDBOX', text, 'check that the target file system is writable and has room');
+  return new StrataError('SANDBOX', text, 'check that the file system is healthy and has room');
 }
 
-/** The error for a child that ended without an end record (crashed or killed). */
+/** The error for a child that ended without an end record (an error inside file data, or killed). */
 export function failureFromExit(
   command: string,
   status: { code: number | null; signal: NodeJS.Signals | null },
   stderr: string,
   where: string | undefined,
 ): StrataError {
-  const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
   const prefix = where ? `${where}: ` : '';
+  // Its own message (on stderr) already says what failed and names the entry.
+  if (status.code === EXIT_REFUSED && stderr)
+    return new StrataError(
+      'LAYER',
+      `${prefix}${stderr}`,
+      'the layer is malformed or hostile; nothing of it was kept',
+    );
+  if (status.code === EXIT_FILESYSTEM && stderr)
+    return new StrataError(
+      'SANDBOX',
+      `${prefix}${stderr}`,
+      'check that the file system is healthy and has room',
+    );
+  const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
   return new StrataError(
     'SANDBOX',
     `${prefix}strata-box ${command} ${how} without a result${stderr ? `: ${stderr}` : ''}`,

@@ -71,6 +71,18 @@ export async function* scanUpperDir(
     signal,
   );
   box.child.stdin!.end();
+  // A file's data is read by the consumer, outside this generator: a failure there (the helper
+  // killed by the signal, or stopped by an error) must still come out as the right error.
+  async function* guarded(data: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    try {
+      yield* data;
+    } catch (e) {
+      if (signal?.aborted) throw cancelled('scan');
+      const status = await box.exited;
+      if (status.code !== 0) throw failureFromExit('scan', status, box.stderr(), where);
+      throw e;
+    }
+  }
   let summary: Record<string, unknown> | undefined;
   try {
     try {
@@ -79,7 +91,8 @@ export async function* scanUpperDir(
           summary = rec.summary;
           break;
         }
-        yield rec;
+        const { entry, data } = rec;
+        yield data && !(data instanceof Uint8Array) ? { entry, data: guarded(data) } : rec;
       }
     } catch (e) {
       if (signal?.aborted) throw cancelled('scan');
