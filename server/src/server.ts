@@ -8,6 +8,7 @@ import {
   CodeActionKind,
   createConnection,
   DidChangeWatchedFilesNotification,
+  ExecuteCommandRequest,
   LSPErrorCodes,
   ProposedFeatures,
   ResponseError,
@@ -15,6 +16,7 @@ import {
   TextDocumentSyncKind,
   type CancellationToken,
   type Connection,
+  WorkDoneProgressCancelNotification,
   type WorkDoneProgressReporter,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -145,6 +147,12 @@ connection.onInitialize((params) => {
 
 connection.onInitialized(() => {
   void refreshStoreKnowledge();
+  // The client's cancel button on a build's progress (window/workDoneProgress/cancel) stops the
+  // build like $/cancelRequest does. Registered after initialization, this replaces the library's
+  // handler, which only serves server-created progress (not used here).
+  connection.onNotification(WorkDoneProgressCancelNotification.type, (params) => {
+    progressBuilds.get(params.token)?.abort();
+  });
   if (canWatchFiles) {
     void connection.client.register(DidChangeWatchedFilesNotification.type, {
       watchers: [{ globPattern: '**/*.lock' }, { globPattern: '**/{strata.yaml,*.strata.yaml}' }],
@@ -333,6 +341,8 @@ function environmentInfo(uri: string): EnvironmentInfo & EnvironmentInfoExtras {
 }
 
 const building = new Map<string, AbortController>();
+/** Running builds by the work-done token the client gave them. */
+const progressBuilds = new Map<string | number, AbortController>();
 
 function setStatus(uri: string, state: EnvironmentState, detail?: string, imageDigest?: string): void {
   lastState.set(uri, state);
@@ -380,6 +390,7 @@ async function runCommand(
   uri: string,
   token: CancellationToken,
   progress: WorkDoneProgressReporter,
+  progressToken: string | number | undefined,
 ): Promise<BuildResult> {
   if (!trusted) {
     throw new ResponseError<CommandErrorData>(-32001, 'Strata does not build in an untrusted workspace', {
@@ -397,6 +408,7 @@ async function runCommand(
   const controller = new AbortController();
   building.set(uri, controller);
   const onCancel = token.onCancellationRequested(() => controller.abort());
+  if (progressToken !== undefined) progressBuilds.set(progressToken, controller);
   const failed: { step?: number } = {};
   const title =
     {
@@ -466,13 +478,26 @@ async function runCommand(
   } finally {
     onCancel.dispose();
     building.delete(uri);
+    if (progressToken !== undefined) progressBuilds.delete(progressToken);
     progress.done();
     if (service.has(uri)) scheduleValidation(uri, 0);
     void refreshStoreKnowledge();
   }
 }
 
-connection.onExecuteCommand(async (params, token, progress) => {
+/** Builds in flight, so that shutdown can stop them and wait: an editor closing leaves nothing. */
+const inFlight = new Set<Promise<unknown>>();
+
+connection.onShutdown(async () => {
+  for (const controller of building.values()) controller.abort();
+  await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 15000))]);
+});
+
+// Registered as a plain request (not onExecuteCommand), because the library's wrapper removes
+// workDoneToken from the params, and the token is how window/workDoneProgress/cancel finds the build.
+connection.onRequest(ExecuteCommandRequest.type, async (params, token) => {
+  const progressToken = params.workDoneToken;
+  const progress = connection.window.attachWorkDoneProgress(progressToken);
   const uri = params.arguments?.[0];
   if (typeof uri !== 'string' || !uri.startsWith('file:')) {
     throw new ResponseError<CommandErrorData>(
@@ -484,7 +509,10 @@ connection.onExecuteCommand(async (params, token, progress) => {
   if (!(Object.values(Commands) as string[]).includes(params.command)) {
     throw new ResponseError(-32601, `unknown command ${params.command}`);
   }
-  return runCommand(params.command, uri, token, progress);
+  const run = runCommand(params.command, uri, token, progress, progressToken);
+  inFlight.add(run);
+  void run.finally(() => inFlight.delete(run)).catch(() => undefined);
+  return run;
 });
 
 documents.listen(connection);

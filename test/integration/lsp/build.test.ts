@@ -11,6 +11,7 @@ import {
   LSPErrorCodes,
   ResponseError,
   WorkDoneProgress,
+  WorkDoneProgressCancelNotification,
   type WorkDoneProgressBegin,
   type WorkDoneProgressReport,
 } from 'vscode-languageserver-protocol/node';
@@ -144,41 +145,51 @@ describe('language server build commands (real engine and registry)', function (
     assert.equal(status.uri, uri);
   });
 
-  it('cancels a running build: the request ends as cancelled and no process or mount is left', async function () {
-    const marker = `${3000 + Math.floor(Math.random() * 1000)}.25`;
-    const uri = await openSpec(spec(`  - run: sleep ${marker}`));
-    const running = server.notification<StatusParams>(
-      'strata/status',
-      (p) => p.state === 'building' && /step 2\/2/.test(p.detail ?? ''),
-    );
-    const source = new CancellationTokenSource();
-    const request = server.connection
-      .sendRequest(ExecuteCommandRequest.type, { command: 'strata.build', arguments: [uri] }, source.token)
-      .then(
-        () => undefined,
-        (e: unknown) => e,
+  for (const how of ['$/cancelRequest', 'window/workDoneProgress/cancel'] as const) {
+    it(`cancels a running build (${how}): the request ends as cancelled and nothing is left`, async function () {
+      const marker = `${3000 + Math.floor(Math.random() * 1000)}.25`;
+      const uri = await openSpec(spec(`  - run: sleep ${marker}`));
+      const running = server.notification<StatusParams>(
+        'strata/status',
+        (p) => p.state === 'building' && /step 2\/2/.test(p.detail ?? ''),
       );
-    await running;
-    // The step's container is up: wait until its sleep runs, then cancel.
-    for (let i = 0; i < 200 && !sleeping(marker); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(sleeping(marker), 'the step should be running');
-    source.cancel();
-    const error = await request;
-    assert.ok(error instanceof ResponseError, String(error));
-    assert.equal(error.code, LSPErrorCodes.RequestCancelled);
-    for (let i = 0; i < 100 && sleeping(marker); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(sleeping(marker), false, 'the step process is gone');
-    assert.equal(
-      fs.readFileSync('/proc/self/mounts', 'utf8').includes(home),
-      false,
-      'no mount left under the store',
-    );
-    assert.equal(fs.existsSync(path.join(ws.dir, 'strata.lock')), false, 'no lock from a cancelled build');
-    const tmp = path.join(home, 'tmp');
-    // tmp/locks holds the store's lock files, which stay; anything else would be a half-done step.
-    const left = fs.existsSync(tmp) ? fs.readdirSync(tmp).filter((f) => f !== 'locks') : [];
-    assert.deepEqual(left, [], 'nothing left in the store tmp');
-  });
+      const source = new CancellationTokenSource();
+      const request = server.connection
+        .sendRequest(
+          ExecuteCommandRequest.type,
+          { command: 'strata.build', arguments: [uri], workDoneToken: 'cancel-me' },
+          source.token,
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      await running;
+      // The step's container is up: wait until its sleep runs, then cancel.
+      for (let i = 0; i < 200 && !sleeping(marker); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(sleeping(marker), 'the step should be running');
+      if (how === '$/cancelRequest') source.cancel();
+      else
+        await server.connection.sendNotification(WorkDoneProgressCancelNotification.type, {
+          token: 'cancel-me',
+        });
+      const error = await request;
+      assert.ok(error instanceof ResponseError, String(error));
+      assert.equal(error.code, LSPErrorCodes.RequestCancelled);
+      for (let i = 0; i < 100 && sleeping(marker); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(sleeping(marker), false, 'the step process is gone');
+      assert.equal(
+        fs.readFileSync('/proc/self/mounts', 'utf8').includes(home),
+        false,
+        'no mount left under the store',
+      );
+      assert.equal(fs.existsSync(path.join(ws.dir, 'strata.lock')), false, 'no lock from a cancelled build');
+      // tmp/locks holds the store's lock files, which stay; anything else would be a half-done step.
+      const tmp = path.join(home, 'tmp');
+      const left = fs.existsSync(tmp) ? fs.readdirSync(tmp).filter((f) => f !== 'locks') : [];
+      assert.deepEqual(left, [], 'nothing left in the store tmp');
+    });
+  }
 });
 
 function sleeping(marker: string): boolean {
