@@ -151,9 +151,10 @@ export async function startServer(
     },
     async stop() {
       try {
+        // The server stops running builds before it answers shutdown: give it time to.
         await Promise.race([
           connection.sendRequest(ShutdownRequest.type),
-          new Promise((r) => setTimeout(r, 2000)),
+          new Promise((r) => setTimeout(r, 20000)),
         ]);
         await connection.sendNotification(ExitNotification.type);
       } catch {
