@@ -2,6 +2,7 @@
 // garbage, the language service never throws, and every range it returns lies inside the text.
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { parseLockText } from '../../../server/src/lsp/lock';
 import { SpecLanguageService } from '../../../server/src/lsp/service';
 import { parseSpec } from '../../../server/src/lsp/spec';
 import type { SourceRange } from '../../../server/src/lsp/text';
@@ -181,6 +182,9 @@ describe('lsp/property: generated documents', () => {
           for (const e of a.fix.edits ?? []) spanInside(text, [e.start, e.end], a.title);
         const def = service.definition(uri, offset);
         if (def) spanInside(text, def.span, 'definition');
+        // The same text read as a strata.lock.
+        for (const d of parseLockText(text).diagnostics)
+          assertInside(text, d.range, `lock diagnostic ${d.code}`);
       }),
       { numRuns: 1000, seed: Number(process.env.STRATA_FC_SEED ?? 20261128) },
     );
