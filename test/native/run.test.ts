@@ -472,6 +472,46 @@ describe('strata-box run', function () {
     });
   });
 
+  describe('mount points and working directory', function () {
+    it('removes the mount points it made, even with --read-only, and leaves the upper dir clean', async function () {
+      const ov = freshOverlay(busybox);
+      const src = makeTempDir('src');
+      try {
+        const r = await box(sh('ls -d /new/deep/mnt /scratch && touch /etc/x 2>/dev/null || echo read-only'), {
+          rootfs: undefined,
+          overlay: ov,
+          readOnly: true,
+          mounts: [
+            { type: 'bind', src, dest: '/new/deep/mnt' },
+            { type: 'tmpfs', dest: '/scratch' },
+          ],
+        });
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.match(r.stdout, /read-only/);
+        assert.deepEqual(fs.readdirSync(ov.upper), []);
+      } finally {
+        ov.dispose();
+        removeTree(src);
+      }
+    });
+
+    it('resolves --cwd inside the root: ".." and a symlink to a host path stay inside', async function () {
+      const ov = freshOverlay(busybox);
+      try {
+        fs.symlinkSync('/etc', path.join(ov.upper, 'link-to-etc'));
+        const dotdot = await box(['/bin/pwd'], { rootfs: undefined, overlay: ov, cwd: '/../../..' });
+        assert.equal(dotdot.stdout, '/\n');
+        const viaLink = await box(['/bin/sh', '-c', 'pwd -P; ls'], { rootfs: undefined, overlay: ov, cwd: '/link-to-etc' });
+        assert.equal(viaLink.exitCode, 0, viaLink.stderr);
+        assert.match(viaLink.stdout, /^\/etc\n/);
+        // The image's /etc (passwd and group only), not the host's.
+        assert.deepEqual(viaLink.stdout.split('\n').slice(1).filter(Boolean).sort(), fs.readdirSync(path.join(busybox, 'etc')).sort());
+      } finally {
+        ov.dispose();
+      }
+    });
+  });
+
   describe('errors', function () {
     it('names a missing bind source and exits with the mount class code', async function () {
       await assert.rejects(
