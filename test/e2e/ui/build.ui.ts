@@ -94,4 +94,18 @@ describe('UI: build from the command palette', function () {
     await statusBarItem(page, 'quickstart: built, locked').waitFor({ timeout: 30000 });
     await screenshot(page, artifacts, 'ui-4-tree');
   });
+
+  it('opens the walkthrough: write a spec, build, run, lock, share', async () => {
+    await runFromPalette(page, 'Welcome: Open Walkthrough...');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.fill('Reproducible environments with Strata');
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'Reproducible environments with Strata' })
+      .first()
+      .click();
+    const steps = page.locator('.gettingStartedContainer');
+    for (const title of ['Write a spec', 'Build it', 'Run a workload', 'Lock it', 'Share and verify'])
+      await steps.getByText(title, { exact: true }).first().waitFor({ timeout: 30000 });
+    await screenshot(page, artifacts, 'ui-5-walkthrough');
+  });
 });

@@ -99,6 +99,7 @@ describe('UI: the packaged extension', function () {
   });
 
   it('the installed extension builds quickstart from the command palette', async () => {
+    assert.ok(vsix, 'the first test made and the second installed the .vsix');
     const workspace = path.join(scratch, 'workspace');
     makeWorkspace(workspace);
     for (const other of ['broken', 'failing', 'slow'])
