@@ -73,6 +73,21 @@ describe('strata-box apply', function () {
     }
   });
 
+  it('sets security.capability and trusted.* xattrs where it may, and counts them where not', async function () {
+    const v2 = Buffer.from('0100000200200000000000000000000000000000', 'hex'); // cap_net_raw=ep
+    const summary = await applyEntries(target, [
+      file('ping', 'elf', { mode: 0o755, xattrs: { 'security.capability': v2, 'trusted.note': Buffer.from('t') } }),
+    ]);
+    if (isRoot()) {
+      assert.deepEqual(getXattr(path.join(target, 'ping'), 'security.capability'), v2);
+      assert.deepEqual(getXattr(path.join(target, 'ping'), 'trusted.note'), Buffer.from('t'));
+      assert.equal(summary.skippedXattrs, 0);
+    } else {
+      assert.equal(getXattr(path.join(target, 'ping'), 'security.capability'), undefined);
+      assert.equal(summary.skippedXattrs, 2, 'a plain user may set neither');
+    }
+  });
+
   it('writes whiteouts and opaque dirs that a real overlay mount honours', async function () {
     const lower = path.join(tmp, 'lower');
     const upper = path.join(tmp, 'upper');
