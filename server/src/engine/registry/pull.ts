@@ -231,70 +231,83 @@ export async function pullImage(refText: string, options: PullOptions): Promise<
     });
     let downloaded = 0;
 
-    // The config first: it names the diff_ids the layers must unpack to.
+    // The config is fetched beside the layers (one round trip and one fsync fewer on the critical
+    // path); each layer waits for it only before unpacking, since it names the diff_ids.
     const configDigest = parseDigest(manifest.config.digest, `manifest ${fetched.digest} of ${canonical}`);
-    if (!store.hasBlob(configDigest)) {
-      await fetchBlobToStore(store, repo, manifest.config, {
-        where: `${canonical} config`,
-        signal: options.signal,
-        onProgress: byteProgress(options.onEvent, configDigest.toString(), 'config', manifest.config.size),
-      });
-      downloaded += manifest.config.size;
-    } else
-      options.onEvent?.({
-        type: 'blob',
-        digest: configDigest.toString(),
-        role: 'config',
-        done: manifest.config.size,
-        total: manifest.config.size,
-        skipped: 'present',
-      });
-    const config = await store.readJson<ImageConfig>(configDigest, `config of ${canonical}`);
-    const diffIds = checkConfig(config, manifest, canonical, configDigest.toString());
-    if (
-      options.platform &&
-      config.os &&
-      config.architecture &&
-      (config.os !== platform.os || config.architecture !== platform.architecture)
-    ) {
-      throw new StrataError(
-        'REF',
-        `${canonical} is an image for ${config.os}/${config.architecture}, not ${formatPlatform(platform)}`,
-        'choose another image or platform',
-      );
-    }
-
-    await forEachLimited(manifest.layers, options.concurrency ?? 3, async (layer, i) => {
-      const where = `${canonical} layer ${i + 1}/${manifest.layers.length}`;
-      const digest = parseDigest(layer.digest, where);
-      if (store.hasBlob(digest)) {
+    const configTask = (async () => {
+      if (!store.hasBlob(configDigest)) {
+        await fetchBlobToStore(store, repo, manifest.config, {
+          where: `${canonical} config`,
+          signal: options.signal,
+          onProgress: byteProgress(options.onEvent, configDigest.toString(), 'config', manifest.config.size),
+        });
+        downloaded += manifest.config.size;
+      } else
         options.onEvent?.({
           type: 'blob',
-          digest: layer.digest,
-          role: 'layer',
-          done: layer.size,
-          total: layer.size,
+          digest: configDigest.toString(),
+          role: 'config',
+          done: manifest.config.size,
+          total: manifest.config.size,
           skipped: 'present',
         });
-      } else {
-        await fetchLayer(store, repo, layer, {
-          where,
-          signal: options.signal,
-          onProgress: byteProgress(options.onEvent, layer.digest, 'layer', layer.size),
-        });
-        downloaded += layer.size;
-      }
-      if (options.unpack !== false && !store.layerTree(diffIds[i]!)) {
-        options.onEvent?.({ type: 'unpack', diffId: diffIds[i]!.toString(), done: false });
-        await ensureLayerTree(
-          store,
-          { descriptor: layer, diffId: diffIds[i]! },
-          { where, signal: options.signal },
+      const config = await store.readJson<ImageConfig>(configDigest, `config of ${canonical}`);
+      const diffIds = checkConfig(config, manifest, canonical, configDigest.toString());
+      if (
+        options.platform &&
+        config.os &&
+        config.architecture &&
+        (config.os !== platform.os || config.architecture !== platform.architecture)
+      ) {
+        throw new StrataError(
+          'REF',
+          `${canonical} is an image for ${config.os}/${config.architecture}, not ${formatPlatform(platform)}`,
+          'choose another image or platform',
         );
-        options.onEvent?.({ type: 'unpack', diffId: diffIds[i]!.toString(), done: true });
       }
-    });
+      return { config, diffIds };
+    })();
+    configTask.catch(() => undefined); // awaited below; this only marks the rejection as handled
 
+    try {
+      await forEachLimited(manifest.layers, options.concurrency ?? 3, async (layer, i) => {
+        const where = `${canonical} layer ${i + 1}/${manifest.layers.length}`;
+        const digest = parseDigest(layer.digest, where);
+        if (store.hasBlob(digest)) {
+          options.onEvent?.({
+            type: 'blob',
+            digest: layer.digest,
+            role: 'layer',
+            done: layer.size,
+            total: layer.size,
+            skipped: 'present',
+          });
+        } else {
+          await fetchLayer(store, repo, layer, {
+            where,
+            signal: options.signal,
+            onProgress: byteProgress(options.onEvent, layer.digest, 'layer', layer.size),
+          });
+          downloaded += layer.size;
+        }
+        const { diffIds } = await configTask;
+        if (options.unpack !== false && !store.layerTree(diffIds[i]!)) {
+          options.onEvent?.({ type: 'unpack', diffId: diffIds[i]!.toString(), done: false });
+          await ensureLayerTree(
+            store,
+            { descriptor: layer, diffId: diffIds[i]! },
+            { where, signal: options.signal },
+          );
+          options.onEvent?.({ type: 'unpack', diffId: diffIds[i]!.toString(), done: true });
+        }
+      });
+    } catch (e) {
+      // Never return (or fail) while the config download still writes into the store.
+      await configTask.catch(() => undefined);
+      throw e;
+    }
+
+    const { config, diffIds } = await configTask;
     // The manifest last, then the name: only a complete image is ever named.
     const descriptor = await store.putBytes(fetched.bytes, fetched.mediaType);
     await store.tagImage(name, descriptor);
