@@ -8,6 +8,11 @@ import { validateImage } from '../../../server/src/engine/image/validate';
 import { openStore } from '../../../server/src/engine/store/store';
 import {
   cliBundle,
+  isRoot,
+  makeTempDir,
+  removeTree,
+  SINGLE_ID_USER,
+  uidOf,
   requirePrerequisites,
   runCli,
   sharedRegistry,
@@ -148,5 +153,40 @@ describe('import and export (skopeo, podman)', function () {
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no image named strata\/nope/);
     assert.ok(!fs.existsSync(path.join(env.workspace, 'x.tar')));
+  });
+
+  it('works rootless: import, unpack through strata-box apply, export, gc and fsck as an unprivileged user', async () => {
+    // As root: as the test user. Run by a user already: as that user.
+    const user = isRoot() ? SINGLE_ID_USER : undefined;
+    const dir = makeTempDir('rootless');
+    try {
+      const uid = user ? uidOf(user) : process.getuid!();
+      fs.chownSync(dir, uid, uid);
+      const archive = path.join(dir, 'bb.tar');
+      execFileSync('skopeo', [
+        'copy',
+        '-q',
+        '--src-tls-verify=false',
+        `docker://${registry}/library/busybox:latest`,
+        `oci-archive:${archive}:bb:1`,
+      ]);
+      fs.chownSync(archive, uid, uid);
+      const e = { STRATA_HOME: path.join(dir, 'home') };
+      const as = (args: string[]) => runCli(args, { user, env: e, cwd: dir });
+      const imported = await as(['import', archive]);
+      assert.equal(imported.code, 0, imported.stdout + imported.stderr);
+      const exported = await as(['export', 'bb:1', path.join(dir, 'out.tar')]);
+      assert.equal(exported.code, 0, exported.stderr);
+      assert.equal((await as(['gc'])).code, 0);
+      const checked = await as(['fsck', '--json']);
+      assert.equal(checked.code, 0, checked.stdout + checked.stderr);
+      const tree = fs
+        .readdirSync(path.join(dir, 'home', 'layers', 'sha256'))
+        .find((n) => !n.endsWith('.json'))!;
+      const busybox = fs.statSync(path.join(dir, 'home', 'layers', 'sha256', tree, 'bin', 'busybox'));
+      assert.equal(busybox.uid, uid, 'files of the tree belong to the user');
+    } finally {
+      removeTree(dir);
+    }
   });
 });
