@@ -18,6 +18,7 @@ const strataBox = process.env.STRATA_BOX ?? path.join(repo, 'native', 'build', '
 const RUNS = Number(process.env.BENCH_RUNS ?? 40);
 const PODMAN_RUNS = Number(process.env.BENCH_PODMAN_RUNS ?? 8);
 const CPU_RUNS = Number(process.env.BENCH_CPU_RUNS ?? 7);
+const WARMUP = 2;
 const ROOTLESS_USER = 'strata-test';
 const isRoot = process.getuid?.() === 0;
 
@@ -84,6 +85,7 @@ interface Job {
 /**
  * Times each command `rounds` times, interleaved (every round runs each command once, in a
  * shuffled order) so that load from elsewhere on this shared machine hits every tool alike.
+ * `{round}` in an argument becomes the round's number (for per-run directories).
  * Runs in this process, or, for `user` or a `wrap` such as a private mount namespace, in a child
  * process (this file with --inner) so that no wrapper's own start-up is counted.
  */
@@ -128,9 +130,10 @@ function timeJob(job: Job): Measured[] {
   const times = new Map<string, number[]>(job.commands.map(([n]) => [n, []]));
   const failed = new Set<string>();
   const env = { ...process.env, USER: process.env.USER ?? os.userInfo().username };
-  for (let round = -2; round < job.rounds; round++) {
+  for (let round = -WARMUP; round < job.rounds; round++) {
     const order = [...job.commands].sort(() => Math.random() - 0.5);
-    for (const [name, argv] of order) {
+    for (const [name, template] of order) {
+      const argv = template.map((a) => a.replace('{round}', String(round + WARMUP)));
       if (failed.has(name)) continue;
       const t0 = process.hrtime.bigint();
       const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
@@ -140,7 +143,7 @@ function timeJob(job: Job): Measured[] {
         console.error(`  ${name} failed (exit ${r.status}): ${r.stderr.toString().trim().slice(-300)}`);
         continue;
       }
-      if (round >= 0) times.get(name)!.push(ms); // rounds -2 and -1 warm caches up
+      if (round >= 0) times.get(name)!.push(ms); // the first WARMUP rounds warm caches up
     }
   }
   return job.commands
@@ -167,6 +170,12 @@ function measureMode(work: string, rootless: boolean): ModeResult {
   makeRootfs(rootfs);
   for (const d of ['upper', 'work', 'runc', 'crun', 'tmp'])
     fs.mkdirSync(path.join(base, d), { recursive: true });
+  // A fresh upper and work dir for every overlay run, as the engine gives each build step: reusing
+  // one work dir makes overlayfs delete and remake work/work at every mount, and on this disk
+  // (ext4 mounted with `discard`) freeing that directory's block waits for a synchronous discard.
+  for (let round = 0; round < RUNS + WARMUP; round++)
+    for (const d of ['upper', 'work'])
+      fs.mkdirSync(path.join(base, 'ov', String(round), d), { recursive: true });
   const runcBundle = makeBundle(path.join(base, 'bundle-runc'), rootfs, rootless, id);
   // crun runs inside `unshare -Urm` rootless, where the invoking user is already 0.
   const crunBundle = makeBundle(path.join(base, 'bundle-crun'), rootfs, rootless, 0);
@@ -182,12 +191,10 @@ function measureMode(work: string, rootless: boolean): ModeResult {
         '--lower',
         rootfs,
         '--upper',
-        `${base}/upper`,
+        `${base}/ov/{round}/upper`,
         '--work',
-        `${base}/work`,
-        '--',
-        '/bin/true',
-      ],
+        `${base}/ov/{round}/work`,
+      ].concat(['--', '/bin/true']),
     ],
   ];
   if (have('bwrap'))
