@@ -43,7 +43,7 @@ struct apply_counts {
 struct apply {
   int rootfd;
   int can_chown;
-  int in_userns; /* entered with --userns */
+  int overlay_explicit; /* --overlay-xattrs given */
   int overlay_ns; /* OVERLAY_TRUSTED | OVERLAY_USER: where opaque markers are written */
   struct rec_in in;
   struct rec_out out;
@@ -99,8 +99,9 @@ static void set_owner_fd(int fd, const struct record *r) {
     return;
   }
   if (fchown(fd, r->uid, r->gid) == 0) return;
-  /* In a user namespace (--userns), ids outside its mapping cannot be given: counted, as rootless. */
-  if (errno == EINVAL && A.in_userns) {
+  /* In a user namespace (--userns, or a caller's), ids outside its mapping cannot be given (EINVAL):
+   * counted, as rootless. */
+  if (errno == EINVAL) {
     A.n.ownership_not_applied++;
     return;
   }
@@ -113,7 +114,7 @@ static void set_owner_at(int parent, const char *name, const struct record *r) {
     return;
   }
   if (fchownat(parent, name, r->uid, r->gid, AT_SYMLINK_NOFOLLOW) == 0) return;
-  if (errno == EINVAL && A.in_userns) {
+  if (errno == EINVAL) {
     A.n.ownership_not_applied++;
     return;
   }
@@ -306,8 +307,12 @@ static void apply_opaque(const struct record *r) {
     fd = open_dir_nofollow(r->path, 0);
   }
   if (fd < 0) SYS_FAIL("opening the opaque directory");
-  if ((A.overlay_ns & OVERLAY_TRUSTED) && fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) < 0)
-    SYS_FAIL("setting trusted.overlay.opaque");
+  if ((A.overlay_ns & OVERLAY_TRUSTED) && fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) < 0) {
+    /* Root of a user namespace is not real root: trusted.* is out of reach, and its overlay mounts
+     * use userxattr anyway. Unless the caller asked for trusted, go on with user.* alone. */
+    if (errno != EPERM || A.overlay_explicit) SYS_FAIL("setting trusted.overlay.opaque");
+    A.overlay_ns = OVERLAY_USER;
+  }
   if ((A.overlay_ns & OVERLAY_USER) && fsetxattr(fd, "user.overlay.opaque", "y", 1, 0) < 0)
     SYS_FAIL("setting user.overlay.opaque");
   close(fd);
@@ -418,6 +423,7 @@ int apply_main(int argc, char **argv) {
       userns = 1;
     } else if (strcmp(argv[i], "--overlay-xattrs") == 0 && i + 1 < argc) {
       const char *v = argv[++i];
+      A.overlay_explicit = 1;
       if (strcmp(v, "user") == 0) A.overlay_ns = OVERLAY_USER;
       else if (strcmp(v, "trusted") == 0) A.overlay_ns = OVERLAY_TRUSTED;
       else if (strcmp(v, "both") == 0) A.overlay_ns = OVERLAY_TRUSTED | OVERLAY_USER;
@@ -433,7 +439,6 @@ int apply_main(int argc, char **argv) {
   /* Real root needs no namespace; anyone else becomes root of the container's id range. */
   if (userns && geteuid() != 0) {
     enter_container_userns("apply");
-    A.in_userns = 1;
     A.can_chown = 1;
   }
   if (rec_in_init(&A.in, 0, IO_BUFFER) < 0 || rec_out_init(&A.out, 1, 64 * 1024) < 0)

@@ -136,6 +136,18 @@ describe('strata-box apply', function () {
     }
   });
 
+  it('works as root of a user namespace: user.* opaque markers, unmapped owners counted', async function () {
+    const parts: Buffer[] = [];
+    for await (const p of encodeEntries([dir('d'), opaque('d'), file('d/f', 'x', { uid: 7, gid: 7 })])) parts.push(p);
+    fs.writeFileSync(path.join(tmp, 'stream'), Buffer.concat(parts));
+    const r = spawnSync('unshare', ['-Ur', 'sh', '-c', `exec ${strataBox} apply layer < stream`], { cwd: tmp });
+    assert.equal(r.status, 0, r.stderr.toString());
+    const summary = JSON.parse(r.stdout.subarray(8 + 56).toString()) as Record<string, number>;
+    assert.equal(summary.ownershipNotApplied, 1);
+    assert.deepEqual(getXattr(path.join(target, 'd'), 'user.overlay.opaque'), Buffer.from('y'));
+    assert.equal(getXattr(path.join(target, 'd'), 'trusted.overlay.opaque'), undefined);
+  });
+
   it('stops at the first bad entry and names it', async function () {
     await assert.rejects(
       applyEntries(target, [file('ok', 'fine'), hardlink('bad', 'missing/source'), file('never', 'x')], {
