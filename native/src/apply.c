@@ -435,7 +435,10 @@ int apply_main(int argc, char **argv) {
       dir = argv[i];
     }
   }
-  if (!dir) return usage(stderr);
+  if (!dir) {
+    fputs("strata-box apply: missing DIR\n", stderr);
+    return usage(stderr);
+  }
   /* Real root needs no namespace; anyone else becomes root of the container's id range. */
   if (userns && geteuid() != 0) {
     enter_container_userns("apply");

@@ -353,7 +353,10 @@ int scan_main(int argc, char **argv) {
       dir = argv[i];
     }
   }
-  if (!dir) return usage(stderr);
+  if (!dir) {
+    fputs("strata-box scan: missing DIR\n", stderr);
+    return usage(stderr);
+  }
   if (userns && (S.nuids || S.ngids)) {
     fprintf(stderr, "strata-box scan: --userns maps owners itself; drop --uid-map/--gid-map\n");
     return EXIT_REC_USAGE;
