@@ -59,6 +59,7 @@ export function parseArgs(
 export class TransferProgress {
   private total = 0;
   private readonly done = new Map<string, number>();
+  private readonly unpacking = new Set<string>();
   private drawn = false;
 
   constructor(
@@ -92,7 +93,10 @@ export class TransferProgress {
         break;
       }
       case 'unpack':
-        if (e.done && !tty) this.line(`  unpacked ${e.diffId}`);
+        if (e.done) this.unpacking.delete(e.diffId);
+        else this.unpacking.add(e.diffId);
+        if (tty) this.draw();
+        else if (e.done) this.line(`  unpacked ${e.diffId}`);
         break;
       case 'done':
         break;
@@ -113,7 +117,10 @@ export class TransferProgress {
     const moved = [...this.done.values()].reduce((a, b) => a + b, 0);
     const frac = this.total ? Math.min(1, moved / this.total) : 0;
     const bar = '#'.repeat(Math.round(frac * 30)).padEnd(30);
-    this.io.stdout.write(`\r\x1b[2K  [${bar}] ${formatBytes(moved)} / ${formatBytes(this.total)}`);
+    const unpack = this.unpacking.size
+      ? `, unpacking ${[...this.unpacking].map((d) => d.slice(7, 19)).join(' ')}`
+      : '';
+    this.io.stdout.write(`\r\x1b[2K  [${bar}] ${formatBytes(moved)} / ${formatBytes(this.total)}${unpack}`);
     this.drawn = true;
   }
 
