@@ -53,8 +53,8 @@ const documents = new TextDocuments(TextDocument);
 
 function fileOf(uri: string): string {
   if (uri.startsWith('file:')) return fileURLToPath(uri);
-  // untitled: and other schemes: a name only; sources are not checked against the disk.
-  return uri.replace(/^[a-z-]+:/, '/untitled/');
+  // untitled: and other schemes: not a path (the service then checks no sources and no lock).
+  return uri;
 }
 
 const service = new SpecLanguageService({

@@ -1,6 +1,7 @@
 // The language service: one object per server that keeps each open document parsed once per
 // version and answers every feature from that (as yaml-language-server's languageService). No
 // connection and no engine here: the host gives file access, the server converts to LSP types.
+import * as path from 'node:path';
 import type { SpecDiagnostic } from './diagnostic';
 import { codeActions, type SpecAction } from './actions';
 import { complete, type CompletionEntry, type CompletionSources } from './complete';
@@ -153,8 +154,10 @@ export class SpecLanguageService {
     if (isLockFile(doc.file)) {
       a.lockDiagnostics = parseLockText(doc.text).diagnostics;
     } else {
-      a.result = parseSpecFrom(parsed, { file: doc.file, exists: (p) => this.host.exists(p) });
-      const state = this.lockState(lockPathFor(doc.file));
+      // A document that is not a file (untitled:) has no folder: no sources to check, no lock.
+      const onDisk = path.isAbsolute(doc.file);
+      a.result = parseSpecFrom(parsed, onDisk ? { file: doc.file, exists: (p) => this.host.exists(p) } : {});
+      const state: LockState = onDisk ? this.lockState(lockPathFor(doc.file)) : { kind: 'missing' };
       if (state.kind === 'present') a.lock = state.lock;
       if (a.result.spec) a.comparison = compareWithLock(a.result.spec, parsed, uri, state);
     }
@@ -230,7 +233,7 @@ export class SpecLanguageService {
 
   definition(uri: string, offset: number): DefinitionTarget | undefined {
     const a = this.analysis(uri);
-    if (!a || a.lockDiagnostics) return undefined;
+    if (!a || a.lockDiagnostics || !path.isAbsolute(a.file)) return undefined;
     return definitionAt(a.parsed, offset, a.file);
   }
 

@@ -150,6 +150,16 @@ describe('lsp/features: hover, symbols, lenses, actions, definition', () => {
     );
   });
 
+  it('checks no sources and reads no lock for a document that is not a file (untitled:)', () => {
+    const s = service({});
+    s.open('untitled:Untitled-1', 'untitled:Untitled-1', text, 1);
+    assert.deepEqual(
+      s.diagnostics('untitled:Untitled-1').map((d) => d.code),
+      ['no-lock'],
+    );
+    assert.equal(s.definition('untitled:Untitled-1', text.indexOf('./src') + 1), undefined);
+  });
+
   it('reads the lock beside the spec and forgets it when told it changed', () => {
     const files2: Record<string, string> = { '/w/src': '' };
     const s = service(files2);
