@@ -193,5 +193,16 @@ describe('registry: multi-platform indexes and Docker manifests', function () {
     assert.match(local.stdout, new RegExp(`Digest: +${amd64.manifest.digest}`));
     assert.match(local.stdout, /Layers: +1, /);
     assert.match(local.stdout, new RegExp(`diff_id sha256:[0-9a-f]{64}`));
+    const missing = await runCli(['inspect', 'strata/nothing'], {
+      env: {
+        ...iso.vars,
+        STRATA_HOME: home.home,
+        STRATA_REGISTRY_MIRRORS: `docker.io=${reg.url}`,
+        STRATA_REGISTRY_ATTEMPTS: '1',
+      },
+    });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no image named strata\/nothing in the store, and /);
+    assert.match(missing.stderr, /hint: see 'strata images' for local names/);
   });
 });

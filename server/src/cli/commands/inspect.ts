@@ -85,13 +85,28 @@ is read from its registry without storing it (mirrors and credentials as for 'st
       : undefined;
     const store = openStore(defaultStrataHome(io.env));
     const local = flags.has('--remote') ? undefined : localName(store, text);
-    const description = local
-      ? await inspectLocal(store, local)
-      : await inspectRemote(text, {
+    let description: ImageDescription;
+    if (local) description = await inspectLocal(store, local);
+    else {
+      try {
+        description = await inspectRemote(text, {
           client: new RegistryClient({ env: io.env, signal: io.signal }),
           platform,
           signal: io.signal,
         });
+      } catch (e) {
+        // Say that the store was asked first: "strata/my-env" is usually a local name mistyped.
+        if (e instanceof StrataError && e.code === 'REF' && !flags.has('--remote')) {
+          throw new StrataError(
+            'REF',
+            `no image named ${text} in the store, and ${e.message}`,
+            "see 'strata images' for local names; " + (e.hint ?? ''),
+            { cause: e },
+          );
+        }
+        throw e;
+      }
+    }
     if (flags.has('--json')) io.stdout.write(JSON.stringify(description, null, 2) + '\n');
     else io.stdout.write(formatDescription(description));
     return 0;
