@@ -37,12 +37,34 @@ export function hoverSpec(parsed: ParsedYaml, offset: number, lock?: LockView): 
   let text = doc?.description ? `**${name}**: ${doc.description}${examplesText(doc.examples)}` : '';
   if (fieldPath.length === 1 && fieldPath[0] === 'from')
     text += lockedBase(lock, at.onKey ? undefined : scalarValue(at.node));
+  const [section, index, kind] = path;
+  if (section === 'steps' && typeof index === 'number' && (kind === 'apt' || kind === 'pip') && !at.onKey) {
+    text += lockedPackage(lock, index, kind, scalarValue(at.node));
+  }
   if (!text) return undefined;
   return { contents: text, span: at.span };
 }
 
 function scalarValue(node: unknown): string | undefined {
   return isScalar(node) && typeof node.value === 'string' ? node.value : undefined;
+}
+
+/** For a package in an apt or pip step: the version strata.lock recorded for it. */
+function lockedPackage(
+  lock: LockView | undefined,
+  index: number,
+  kind: 'apt' | 'pip',
+  written: string | undefined,
+): string {
+  if (!lock || written === undefined) return '';
+  const name = (kind === 'apt' ? written.split(/[=:/]/)[0] : written.split(/[\s[=<>!~;@]/)[0]).toLowerCase();
+  const norm = (n: string) => (kind === 'pip' ? n.toLowerCase().replace(/[-_.]+/g, '-') : n);
+  const pins = lock.steps[index]?.[kind] ?? [];
+  const pin = pins.find((p) => norm(p.name) === norm(name));
+  if (!pin) return `\n\n_${name} is not in strata.lock for this step (yet)._`;
+  const sha = (pin as { sha256?: string }).sha256;
+  const hash = sha ? `, sha256 \`${sha.slice(0, 12)}…\`` : '';
+  return `\n\n**Locked**: \`${pin.name}\` ${pin.version}${hash}`;
 }
 
 function lockedBase(lock: LockView | undefined, written: string | undefined): string {

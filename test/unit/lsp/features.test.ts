@@ -91,6 +91,32 @@ describe('lsp/features: hover, symbols, lenses, actions, definition', () => {
     assert.match(s.hover('u', text.indexOf('bookworm'))!.contents, /Not locked yet/);
   });
 
+  it('hovers over a package with the version strata.lock recorded', () => {
+    const spec = minimal('steps:', '  - apt: [python3-numpy]', '  - pip: [Obspy==1.4.1]');
+    const lock = [
+      'lockVersion: 1',
+      `spec: { digest: sha256:${'a'.repeat(64)}, fields: {} }`,
+      'platform: linux/amd64',
+      'epoch: 0',
+      `base: { ref: x, digest: sha256:${'b'.repeat(64)}, layers: [] }`,
+      'steps:',
+      `  - { step: a, definition: sha256:${'c'.repeat(64)}, key: sha256:${'c'.repeat(64)}, layer: { digest: sha256:${'d'.repeat(64)}, diffId: sha256:${'d'.repeat(64)}, size: 1 }, apt: [{ name: python3-numpy, version: "1:1.24.2-1" }] }`,
+      `  - { step: b, definition: sha256:${'c'.repeat(64)}, key: sha256:${'c'.repeat(64)}, layer: { digest: sha256:${'d'.repeat(64)}, diffId: sha256:${'d'.repeat(64)}, size: 1 }, pip: [{ name: obspy, version: 1.4.1, sha256: ${'e'.repeat(64)} }] }`,
+      `image: { config: sha256:${'f'.repeat(64)}, manifest: sha256:${'f'.repeat(64)} }`,
+      '',
+    ].join('\n');
+    const s = service({ '/w/strata.lock': lock });
+    s.open('u', '/w/strata.yaml', spec, 1);
+    assert.match(
+      s.hover('u', spec.indexOf('numpy'))!.contents,
+      /\*\*Locked\*\*: `python3-numpy` 1:1\.24\.2-1$/,
+    );
+    assert.match(
+      s.hover('u', spec.indexOf('Obspy'))!.contents,
+      /\*\*Locked\*\*: `obspy` 1\.4\.1, sha256 `eeeeeeeeeeee…`$/,
+    );
+  });
+
   it('outlines steps and workloads', () => {
     const s = service(files);
     s.open('u', '/w/strata.yaml', text, 1);
