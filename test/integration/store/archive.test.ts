@@ -76,9 +76,21 @@ describe('import and export (skopeo, podman)', function () {
     assert.match(a.stdout, /imported tools\/busybox:1 sha256:[0-9a-f]{64} \(oci-archive\)/);
     const b = await cli(['import', '--json', 'bb-docker.tar']);
     assert.equal(b.code, 0, b.stderr);
-    assert.equal(JSON.parse(b.stdout).name, 'docker.io/library/busybox:latest');
+    assert.equal(JSON.parse(b.stdout.trim().split('\n').pop()!).name, 'docker.io/library/busybox:latest');
+    execFileSync('sh', ['-c', `gzip -c ${oci} > ${oci}.gz`]);
+    const c = await cli(['import', '--json', '--name', 'tools/gz', 'bb-oci.tar.gz']);
+    assert.equal(c.code, 0, c.stderr);
+    const events = c.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; name?: string; read?: number; total?: number });
+    assert.equal(events.at(-1)!.name, 'tools/gz');
+    assert.ok(
+      events.some((e) => e.type === 'progress' && e.read === e.total),
+      'progress events end at the full size',
+    );
     const store = openStore(env.home);
-    for (const name of ['tools/busybox:1', 'docker.io/library/busybox:latest']) {
+    for (const name of ['tools/busybox:1', 'docker.io/library/busybox:latest', 'tools/gz']) {
       const img = await store.resolveImage(name);
       assert.deepEqual(await validateImage(store, img.descriptor, { deep: true }), [], name);
       for (const l of img.layers) assert.ok(store.layerTree(l.diffId), `${name} unpacked`);

@@ -5,6 +5,7 @@ import { defaultStrataHome } from '../../engine/store/paths';
 import { openStore } from '../../engine/store/store';
 import * as path from 'node:path';
 import type { Command } from '../command';
+import { formatBytes } from '../progress';
 import { parseArgs } from './pull';
 
 export const importCommand: Command = {
@@ -27,12 +28,29 @@ RepoTags normalised: busybox:latest becomes docker.io/library/busybox:latest).
       throw new StrataError('USAGE', 'strata import takes one archive file', 'e.g. strata import debian.tar');
     const store = openStore(defaultStrataHome(io.env));
     const file = path.resolve(io.cwd, positional[0]!);
-    if (!flags.has('--json') && io.stderr.isTTY) io.stderr.write(`importing ${file}...\n`);
-    const images = await importArchive(store, file, {
-      name: flags.get('--name'),
-      unpack: !flags.has('--no-unpack'),
-      signal: io.signal,
-    });
+    const json = flags.has('--json');
+    const tty = !json && io.stderr.isTTY === true;
+    let lastJson = 0;
+    const onProgress = (read: number, total: number) => {
+      if (tty) {
+        const bar = '#'.repeat(Math.round((read / Math.max(1, total)) * 30)).padEnd(30);
+        io.stderr.write(`\r\x1b[2K  importing [${bar}] ${formatBytes(read)} / ${formatBytes(total)}`);
+      } else if (json && (read === total || read - lastJson >= 8 << 20)) {
+        lastJson = read;
+        io.stdout.write(JSON.stringify({ type: 'progress', file, read, total }) + '\n');
+      }
+    };
+    let images;
+    try {
+      images = await importArchive(store, file, {
+        name: flags.get('--name'),
+        unpack: !flags.has('--no-unpack'),
+        signal: io.signal,
+        onProgress,
+      });
+    } finally {
+      if (tty) io.stderr.write('\r\x1b[2K');
+    }
     for (const img of images) {
       if (flags.has('--json')) io.stdout.write(JSON.stringify({ type: 'result', ...img }) + '\n');
       else io.stdout.write(`imported ${img.name} ${img.digest} (${img.format})\n`);

@@ -61,6 +61,7 @@ export async function readArchive(
   store: Store,
   file: string,
   signal?: AbortSignal,
+  onProgress?: (read: number, total: number) => void,
 ): Promise<ArchiveContents> {
   if (!fs.existsSync(file))
     throw new StrataError(
@@ -70,8 +71,14 @@ export async function readArchive(
     );
   const contents: ArchiveContents = { json: new Map(), files: new Map(), links: new Map() };
   const extract = tar.extract();
-  let source: Readable = fs.createReadStream(file, { highWaterMark: 1 << 20 });
-  if (await isGzip(file)) source = pipeline(source, zlib.createGunzip(), () => {});
+  // Decide before the stream exists: once it flows, no await may come before pipe() (data would be lost).
+  const gzipped = await isGzip(file);
+  const raw = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+  const total = fs.statSync(file).size;
+  let read = 0;
+  if (onProgress) raw.on('data', (c) => onProgress((read += c.length), total));
+  let source: Readable = raw;
+  if (gzipped) source = pipeline(source, zlib.createGunzip(), () => {});
   source.on('error', (e) => extract.destroy(e));
   source.pipe(extract as unknown as NodeJS.WritableStream);
   try {

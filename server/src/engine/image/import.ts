@@ -21,6 +21,8 @@ export interface ImportOptions {
   name?: string;
   unpack?: boolean;
   signal?: AbortSignal;
+  /** Bytes of the archive read so far, of its size. */
+  onProgress?: (read: number, total: number) => void;
 }
 
 export interface ImportedImage {
@@ -153,7 +155,7 @@ export async function importArchive(
   options: ImportOptions = {},
 ): Promise<ImportedImage[]> {
   return store.withShared(async () => {
-    const contents = await readArchive(store, file, options.signal);
+    const contents = await readArchive(store, file, options.signal, options.onProgress);
     const format =
       contents.json.has('index.json') && contents.json.has('oci-layout')
         ? 'oci-archive'
