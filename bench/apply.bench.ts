@@ -3,7 +3,8 @@
 // beside GNU `tar -xzf` and `umoci unpack`, as root and rootless, measured in one run.
 // Goal: strata within 1.2x of `tar -xzf` (which checks nothing and resolves nothing inside the
 // root) and faster than umoci unpack (the peer that does resolve in the root).
-// Usage: npm run bench -- apply   (BENCH_RUNS=N to change the 3 runs per row; about 3 minutes on a busy 2-core machine)
+// Usage: npm run bench -- apply   (BENCH_RUNS=N to change the 3 runs per row; about a minute on a quiet
+// 2-core machine, up to 6 under a load average of 15)
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
