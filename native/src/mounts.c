@@ -93,10 +93,11 @@ static void set_attr(struct mount_state *ms, const char *path, unsigned long lon
 
 static char *overlay_options(const struct run_options *o) {
   char buf[32];
-  size_t cap = 64 + o->n_lower * 20;
+  size_t n_lower = o->n_lower ? o->n_lower : 1; /* 1: the empty lower dir of FROM scratch */
+  size_t cap = 64 + n_lower * 20;
   char *opts = xmalloc(cap);
   strcpy(opts, "lowerdir=");
-  for (size_t i = 0; i < o->n_lower; i++) {
+  for (size_t i = 0; i < n_lower; i++) {
     if (i) strcat(opts, ":");
     strcat(opts, fd_path(lower_fds[i], buf));
   }
@@ -120,6 +121,18 @@ void mounts_make_root(const struct run_options *o, struct mount_state *ms) {
   /* Nothing we mount may propagate back to the host, nor anything from the host to us. */
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die_errno(EXIT_ROOTFS, "make / private");
   char s[32];
+  bool scratch = !o->rootfs && o->n_lower == 0;
+  if (scratch) {
+    /* FROM scratch: overlayfs needs a lower dir, so an empty one on a tmpfs at the staging
+     * point, which the overlay then covers (it keeps its own reference to the lower dir). */
+    if (mount("tmpfs", STAGING, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=4k") < 0 ||
+        mkdir(STAGING "/empty", 0755) < 0)
+      die_errno(EXIT_ROOTFS, "make an empty lower dir for an overlay without --lower");
+    free(lower_fds);
+    lower_fds = xcalloc(1, sizeof *lower_fds);
+    lower_fds[0] = open(STAGING "/empty", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (lower_fds[0] < 0) die_errno(EXIT_ROOTFS, "open the empty lower dir");
+  }
   if (o->rootfs || (o->n_lower == 1 && !o->upper)) {
     int src = o->rootfs ? rootfs_fd : lower_fds[0];
     if (mount(fd_path(src, s), STAGING, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -135,10 +148,10 @@ void mounts_make_root(const struct run_options *o, struct mount_state *ms) {
       die_errno(EXIT_ROOTFS,
                 "mount the overlay (lower %s%s, upper %s, work %s); overlayfs in a user namespace needs "
                 "Linux 5.11 and upper and work dirs on one file system that supports user xattrs",
-                o->lower[0], o->n_lower > 1 ? ":..." : "", o->upper ? o->upper : "-", o->work ? o->work : "-");
+                o->n_lower ? o->lower[0] : "(empty)", o->n_lower > 1 ? ":..." : "", o->upper ? o->upper : "-", o->work ? o->work : "-");
   }
   if (o->rootfs) close(rootfs_fd);
-  for (size_t i = 0; i < o->n_lower; i++) close(lower_fds[i]);
+  for (size_t i = 0; i < (scratch ? 1 : o->n_lower); i++) close(lower_fds[i]);
   if (upper_fd >= 0) close(upper_fd);
   if (work_fd >= 0) close(work_fd);
   ms->root_fd = open(STAGING, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -25,7 +25,8 @@ static const char run_help[] =
     "range in /etc/subuid and /etc/subgid and newuidmap/newgidmap installed, ids 0-65535).\n"
     "\n"
     "  --rootfs DIR         use DIR as the root file system\n"
-    "  --lower DIRS         overlay lower dirs, colon-separated, top first (repeatable)\n"
+    "  --lower DIRS         overlay lower dirs, colon-separated, top first (repeatable);\n"
+    "                       none with --upper: start from an empty root (FROM scratch)\n"
     "  --upper DIR          overlay upper dir: where the container's writes land\n"
     "  --work DIR           overlay work dir, empty, on the same file system as --upper\n"
     "  --bind SRC DEST      bind SRC at DEST inside (read-write, no devices)\n"
@@ -189,7 +190,7 @@ void run_parse_args(int argc, char **argv, struct run_options *o) {
   bool overlay = o->n_lower || o->upper || o->work;
   if (o->rootfs && overlay) usage_error("--rootfs and --lower/--upper/--work exclude each other");
   if (!o->rootfs && !overlay) usage_error("give the root file system with --rootfs DIR or --lower/--upper/--work");
-  if (overlay && !o->n_lower) usage_error("--upper/--work need at least one --lower dir");
+  if (overlay && !o->n_lower && !o->upper) usage_error("an overlay needs --lower dirs, or --upper and --work");
   if ((o->upper == NULL) != (o->work == NULL)) usage_error("--upper and --work go together");
   if (o->cwd && o->cwd[0] != '/') usage_error("--cwd '%s' must be an absolute path inside the container", o->cwd);
   if (strlen(o->hostname) == 0 || strlen(o->hostname) > 64) usage_error("--hostname must be 1 to 64 characters");

@@ -472,6 +472,26 @@ describe('strata-box run', function () {
     });
   });
 
+  describe('empty root (FROM scratch)', function () {
+    it('runs on an overlay with no lower dir, writes landing in the upper dir', async function () {
+      const ov = freshOverlay(busybox);
+      try {
+        const r = await box(['/bin/sh', '-c', 'ls -A /; echo data > /made'], {
+          rootfs: undefined,
+          overlay: { lower: [], upper: ov.upper, work: ov.work },
+          mounts: [{ type: 'ro-bind', src: path.join(busybox, 'bin'), dest: '/bin' }],
+        });
+        assert.equal(r.exitCode, 0, r.stderr);
+        // Only the mount points: /bin (the bind) and the API file systems.
+        assert.deepEqual(r.stdout.trim().split('\n').sort(), ['bin', 'dev', 'proc', 'sys']);
+        // ...which are gone again afterwards; what the workload wrote stays.
+        assert.deepEqual(fs.readdirSync(ov.upper), ['made']);
+      } finally {
+        ov.dispose();
+      }
+    });
+  });
+
   describe('mount points and working directory', function () {
     it('removes the mount points it made, even with --read-only, and leaves the upper dir clean', async function () {
       const ov = freshOverlay(busybox);
