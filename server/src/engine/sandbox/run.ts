@@ -20,7 +20,7 @@ export interface SandboxMount {
 }
 
 export interface OverlayRoot {
-  /** Lower dirs, top first (as overlayfs lists them). */
+  /** Lower dirs, top first (as overlayfs lists them); empty with upper and work: FROM scratch. */
   lower: string[];
   /** Where the container's writes land; with `work`, or neither for a read-only root. */
   upper?: string;
