@@ -138,11 +138,16 @@ void mounts_make_root(const struct run_options *o, struct mount_state *ms) {
     if (mount(fd_path(src, s), STAGING, NULL, MS_BIND | MS_REC, NULL) < 0)
       die_errno(EXIT_ROOTFS, "bind the root file system '%s'", o->rootfs ? o->rootfs : o->lower[0]);
   } else {
-    /* A volatile overlay leaves work/work/incompat/volatile behind and refuses to mount again
-     * while it exists (see mounts_make_root's comment on why we use it). */
-    if (work_fd >= 0 && ((unlinkat(work_fd, "work/incompat/volatile/dirty", 0) < 0 && errno != ENOENT) ||
-                         (unlinkat(work_fd, "work/incompat/volatile", AT_REMOVEDIR) < 0 && errno != ENOENT)))
-      die_errno(EXIT_ROOTFS, "clear the overlay work dir '%s' of the last run", o->work);
+    /* A volatile overlay leaves work/work/incompat/volatile behind; the supervisor removes it
+     * after a run that ended with the overlay unmounted (mounts_clear_volatile_marker). Found
+     * here, it means the machine crashed (or strata-box was killed) while the upper dir was in
+     * use, so its contents may be incomplete: overlayfs refuses it, and so do we, clearly. */
+    struct stat marker;
+    if (work_fd >= 0 && fstatat(work_fd, "work/incompat/volatile", &marker, AT_SYMLINK_NOFOLLOW) == 0)
+      die(EXIT_ROOTFS,
+          "the overlay dirs '%s' and '%s' were in use by a run that did not end cleanly (a crash, or "
+          "strata-box was killed); their contents may be incomplete: start from fresh --upper and --work dirs",
+          o->upper, o->work);
     autofree char *opts = overlay_options(o);
     if (mount("overlay", STAGING, "overlay", 0, opts) < 0)
       die_errno(EXIT_ROOTFS,
@@ -328,4 +333,22 @@ void mounts_remove_created(struct mount_state *ms, bool read_only) {
     autoclose int dir = inroot_open_nofollow(ms->root_fd, slash ? parent : "/", O_PATH | O_DIRECTORY);
     if (dir >= 0) (void)unlinkat(dir, name, c->is_dir ? AT_REMOVEDIR : 0);
   }
+}
+
+/* After the container is gone (its mount namespace, and with it the overlay, unmounted): remove
+ * the marker a volatile overlay leaves, so the same upper and work dirs can be mounted again.
+ * Runs in the supervisor, without privileges: overlayfs makes work/work and its subdirectories
+ * mode 0, so they are opened up first (they are ours; overlayfs recreates work/work anyway). */
+void mounts_clear_volatile_marker(const struct run_options *o) {
+  if (!o->work) return;
+  autoclose int work = open(o->work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (work < 0) return;
+  static const char *const dirs[] = {"work", "work/incompat", "work/incompat/volatile"};
+  for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
+    if (fchmodat(work, dirs[i], 0700, 0) < 0 && errno == ENOENT) return; /* no marker */
+  if ((unlinkat(work, "work/incompat/volatile/dirty", 0) < 0 && errno != ENOENT) ||
+      unlinkat(work, "work/incompat/volatile", AT_REMOVEDIR) < 0)
+    warn_msg("could not remove the overlay's volatile marker in '%s/work/incompat' (%s); "
+             "use a fresh --work dir next time",
+             o->work, strerror(errno));
 }

@@ -472,6 +472,26 @@ describe('strata-box run', function () {
     });
   });
 
+  describe('volatile overlay', function () {
+    it('mounts the same upper and work dirs again after a clean end, but refuses them after a crash', async function () {
+      const ov = freshOverlay(busybox);
+      try {
+        const opts = { rootfs: undefined, overlay: ov };
+        assert.equal((await box(sh('echo one >> /log'), opts)).exitCode, 0);
+        const again = await box(sh('echo two >> /log; cat /log'), opts);
+        assert.equal(again.stdout, 'one\ntwo\n', again.stderr);
+        // What a volatile overlay leaves when the machine goes down mid-run.
+        fs.mkdirSync(path.join(ov.work, 'work', 'incompat', 'volatile'), { recursive: true });
+        await assert.rejects(
+          runInSandbox({ overlay: ov, command: ['/bin/true'] }),
+          (e: unknown) => e instanceof StrataError && /did not end cleanly/.test(e.message) && /fresh --upper/.test(e.message),
+        );
+      } finally {
+        ov.dispose();
+      }
+    });
+  });
+
   describe('empty root (FROM scratch)', function () {
     it('runs on an overlay with no lower dir, writes landing in the upper dir', async function () {
       const ov = freshOverlay(busybox);
