@@ -13,7 +13,7 @@ export interface AptPackage {
 const aptName = /^[a-z0-9][a-z0-9+.-]+$/;
 const aptVersion = /^(?:\d+:)?[A-Za-z0-9][A-Za-z0-9.+~-]*(?:-[A-Za-z0-9.+~]+)?$/;
 
-export function parseApt(text: string): { pkg: AptPackage } | { error: string } {
+export function parseApt(text: string): { pkg: AptPackage } | { error: string; fix?: string } {
   let rest = text.trim();
   const pkg: AptPackage = { name: '' };
   const eq = rest.indexOf('=');
@@ -50,7 +50,10 @@ export function parseApt(text: string): { pkg: AptPackage } | { error: string } 
     return { error: `'${text}' is an option, not a package; apt steps take package names only` };
   if (!aptName.test(rest)) {
     if (/[A-Z]/.test(rest) && aptName.test(rest.toLowerCase())) {
-      return { error: `Debian package names are lower case: '${rest.toLowerCase()}'` };
+      return {
+        error: `Debian package names are lower case: '${rest.toLowerCase()}'`,
+        fix: text.trim().replace(rest, rest.toLowerCase()),
+      };
     }
     return {
       error: `'${rest}' is not a Debian package name (lower-case letters, digits, + - . and at least two characters)`,
@@ -73,7 +76,7 @@ export interface PipRequirement {
 const pipName = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
 const pipClause = /^\s*(===|==|!=|~=|<=|>=|<|>)\s*([A-Za-z0-9.*+!_-]+)\s*$/;
 
-export function parsePip(text: string): { req: PipRequirement } | { error: string } {
+export function parsePip(text: string): { req: PipRequirement } | { error: string; fix?: string } {
   let rest = text.trim();
   if (rest.startsWith('-')) {
     return {
@@ -105,7 +108,10 @@ export function parsePip(text: string): { req: PipRequirement } | { error: strin
     const cm = pipClause.exec(c);
     if (!cm) {
       if (/^\s*=\s*[^=]/.test(c))
-        return { error: `'${text}': pip pins versions with ==, e.g. ${name}==${c.replace(/^\s*=\s*/, '')}` };
+        return {
+          error: `'${text}': pip pins versions with ==, e.g. ${name}==${c.replace(/^\s*=\s*/, '')}`,
+          fix: text.trim().replace(/(?<![=<>!~])=(?!=)/, '=='),
+        };
       return { error: `'${c.trim()}' is not a version specifier (in '${text}'); e.g. ==1.4.1 or >=2,<3` };
     }
     if ((cm[1] === '==' && !cm[2].includes('*')) || cm[1] === '===') pinned = true;

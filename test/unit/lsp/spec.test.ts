@@ -339,3 +339,42 @@ describe('lsp/spec: diagnostics', () => {
     }
   });
 });
+
+describe('lsp/spec: quick fixes make the spec valid', () => {
+  /** Applies the preferred fix of every diagnostic (edits do not overlap in these cases). */
+  function applyFixes(text: string): string {
+    const edits = parseSpec(text)
+      .diagnostics.flatMap((d) => d.fixes?.find((f) => f.preferred)?.edits ?? [])
+      .sort((a, b) => b.start - a.start);
+    let out = text;
+    for (const e of edits) out = out.slice(0, e.start) + e.newText + out.slice(e.end);
+    return out;
+  }
+
+  const cases: [string, string][] = [
+    [minimal('stepz: []'), minimal('steps: []')],
+    [minimal('steps: [{ apt: [Python3-Numpy] }]'), minimal('steps: [{ apt: [python3-numpy] }]')],
+    [minimal('steps: [{ pip: [numpy=1.26.4] }]'), minimal('steps: [{ pip: [numpy==1.26.4] }]')],
+    [minimal('workdir: job'), minimal('workdir: /job')],
+    [
+      minimal('mounts: [{ src: ./d, dest: data, readonly: yes }]'),
+      minimal('mounts: [{ src: ./d, dest: /data, readonly: true }]'),
+    ],
+    [minimal('platform: linux/x86_64'), minimal('platform: linux/amd64')],
+    [
+      minimal('workloads: { a: { command: [x], network: hots } }'),
+      minimal('workloads: { a: { command: [x], network: host } }'),
+    ],
+    [minimal('workloads: { a: { comand: [x] } }'), minimal('workloads: { a: { command: [x] } }')],
+    [yaml('name: Demo Env', 'from: debian:12'), yaml('strata: 1', 'name: demo-env', 'from: debian:12')],
+  ];
+  for (const [broken, fixed] of cases) {
+    it(broken.split('\n').slice(-2).join(' ').trim(), () => {
+      assert.equal(applyFixes(broken), fixed);
+      assert.deepEqual(
+        parseSpec(fixed).diagnostics.filter((d) => d.severity === 'error'),
+        [],
+      );
+    });
+  }
+});

@@ -4,6 +4,7 @@ import { isMap, isScalar, isSeq, type Node, type Pair, type Scalar, type YAMLMap
 import type { Severity, SpecDiagnostic, SpecFix } from '../diagnostic';
 import { closest, suggestKey } from '../suggest';
 import type { LineIndex, SourceRange } from '../text';
+import { checkContainerPath } from '../values';
 import { describeNode, keyName, nodeSpan, pairSpan } from '../yamlSource';
 
 export interface ReadContext {
@@ -29,6 +30,23 @@ export function report(
 
 export function spanOf(node: unknown, fallback: [number, number]): [number, number] {
   return nodeSpan(node as Node | null, fallback);
+}
+
+/** A quick fix that replaces the text of `span` with `newText`. */
+export function replaceWith(
+  span: [number, number],
+  newText: string,
+  title = `Change to '${newText}'`,
+): SpecFix[] {
+  return [{ title, edits: [{ start: span[0], end: span[1], newText }], preferred: true }];
+}
+
+/** An absolute path in the container, with a fix that adds the missing `/`. */
+export function checkDest(ctx: ReadContext, text: string, span: [number, number], what: string): void {
+  const bad = checkContainerPath(text, what);
+  if (!bad) return;
+  const fixed = '/' + text.replace(/^\.?\/*/, '');
+  report(ctx, 'error', 'bad-path', span, bad, text.includes('\0') ? undefined : replaceWith(span, fixed));
 }
 
 /** The range of a span, without the line breaks and spaces a block node's end includes. */
@@ -108,16 +126,16 @@ export function readBoolean(
 ): boolean | undefined {
   if (isScalar(node) && typeof node.value === 'boolean') return node.value;
   const text = scalarText(node);
-  const hint =
-    text && /^(yes|no|on|off|y|n)$/i.test(text)
-      ? `; write ${/^(yes|on|y)$/i.test(text) ? 'true' : 'false'}`
-      : '';
+  const word =
+    text && /^(yes|no|on|off|y|n)$/i.test(text) ? (/^(yes|on|y)$/i.test(text) ? 'true' : 'false') : undefined;
+  const hint = word ? `; write ${word}` : '';
   report(
     ctx,
     'error',
     'wrong-type',
     spanOf(node, at),
     `${what} should be true or false, not ${describeNode(node)}${hint}`,
+    word ? replaceWith(spanOf(node, at), word) : undefined,
   );
   return undefined;
 }

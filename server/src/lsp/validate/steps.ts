@@ -4,15 +4,17 @@ import { isMap, isScalar, isSeq, type YAMLSeq } from 'yaml';
 import { suggestKey } from '../suggest';
 import { STEP_KINDS, STEP_OPTIONS, COPY_KEYS, NETWORK_MODES, type Step, type StepKind } from '../model';
 import { parseApt, parsePip } from '../packages';
-import { checkContainerPath, checkHostPath } from '../values';
+import { checkHostPath } from '../values';
 import { describeNode, keyName, pairSpan } from '../yamlSource';
 import { adviseRunStep } from './advice';
 import {
+  checkDest,
   isNull,
   rangeOf,
   readEnum,
   readMap,
   readText,
+  replaceWith,
   report,
   spanOf,
   type MapEntry,
@@ -189,13 +191,15 @@ function readPackages(ctx: ReadContext, entry: MapEntry, kind: 'apt' | 'pip'): s
   for (const { value, span } of items) {
     if (kind === 'apt') {
       const r = parseApt(value);
-      if ('error' in r) report(ctx, 'error', 'bad-package', span, r.error);
+      if ('error' in r)
+        report(ctx, 'error', 'bad-package', span, r.error, r.fix ? replaceWith(span, r.fix) : undefined);
       else if (seen.has(r.pkg.name))
         report(ctx, 'warning', 'duplicate-package', span, `'${r.pkg.name}' is listed twice in this step`);
       else seen.add(r.pkg.name);
     } else {
       const r = parsePip(value);
-      if ('error' in r) report(ctx, 'error', 'bad-package', span, r.error);
+      if ('error' in r)
+        report(ctx, 'error', 'bad-package', span, r.error, r.fix ? replaceWith(span, r.fix) : undefined);
       else {
         const key = r.req.name.toLowerCase().replace(/[-_.]+/g, '-');
         if (seen.has(key))
@@ -275,8 +279,7 @@ function readCopy(ctx: ReadContext, entry: MapEntry, range: Step['range']): Step
   const destText = dest ? readText(ctx, dest.value, 'copy dest', dest.keySpan) : undefined;
   if (srcText !== undefined && src) checkHostSource(ctx, srcText, src.span, 'copy src', 'error');
   if (destText !== undefined && dest) {
-    const bad = checkContainerPath(destText, 'copy dest');
-    if (bad) report(ctx, 'error', 'bad-path', dest.span, bad);
+    checkDest(ctx, destText, dest.span, 'copy dest');
   }
   if (srcText === undefined || destText === undefined) return undefined;
   return { kind: 'copy', src: srcText, dest: destText, range };

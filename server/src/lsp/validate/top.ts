@@ -4,12 +4,14 @@ import { isMap, isScalar, isSeq } from 'yaml';
 import { checkImageRef } from '../../engine/image/ref';
 import type { SpecFix } from '../diagnostic';
 import { TOP_LEVEL_KEYS, type Spec, type TopLevelKey } from '../model';
-import { checkContainerPath, checkEnvName, checkImageName, checkPlatform, suggestImageName } from '../values';
+import { checkEnvName, checkImageName, checkPlatform, suggestImageName } from '../values';
 import { suggestKey } from '../suggest';
 import { describeNode } from '../yamlSource';
 import {
+  checkDest,
   isNull,
   rangeOf,
+  replaceWith,
   readMap,
   readStringMap,
   readText,
@@ -105,14 +107,17 @@ export function readSpec(ctx: ReadContext, root: unknown, file: string | undefin
   const platform = optionalText(ctx, top.get('platform'), 'platform');
   if (platform !== undefined) {
     const bad = checkPlatform(platform);
-    if (bad) report(ctx, 'error', 'bad-value', top.get('platform')!.span, bad);
+    const span = top.get('platform')!.span;
+    // The names uname prints, for the ones OCI uses.
+    const oci = platform.replace(/\bx86_64\b/, 'amd64').replace(/\baarch64\b/, 'arm64');
+    if (bad)
+      report(ctx, 'error', 'bad-value', span, bad, oci !== platform ? replaceWith(span, oci) : undefined);
   }
   const envEntry = top.get('env');
   const env = envEntry ? readStringMap(ctx, envEntry.value, 'env', envEntry.keySpan, checkEnvName) : {};
   const workdir = optionalText(ctx, top.get('workdir'), 'workdir');
   if (workdir !== undefined) {
-    const bad = checkContainerPath(workdir, 'workdir');
-    if (bad) report(ctx, 'error', 'bad-path', top.get('workdir')!.span, bad);
+    checkDest(ctx, workdir, top.get('workdir')!.span, 'workdir');
   }
   const user = optionalText(ctx, top.get('user'), 'user');
   if (user !== undefined && !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(user)) {

@@ -9,17 +9,11 @@ import {
   type Resources,
   type Workload,
 } from '../model';
-import {
-  checkContainerPath,
-  checkCpus,
-  checkEnvName,
-  checkHostPath,
-  checkWorkloadName,
-  parseMemory,
-} from '../values';
+import { checkCpus, checkEnvName, checkHostPath, checkWorkloadName, parseMemory } from '../values';
 import { describeNode } from '../yamlSource';
 import { adviseWorkload } from './advice';
 import {
+  checkDest,
   isNull,
   readBoolean,
   readEnum,
@@ -128,8 +122,7 @@ function readWorkload(
   const wdEntry = fields.get('workdir');
   const workdir = wdEntry ? readText(ctx, wdEntry.value, 'workdir', wdEntry.keySpan) : undefined;
   if (wdEntry && workdir !== undefined) {
-    const bad = checkContainerPath(workdir, 'workdir');
-    if (bad) report(ctx, 'error', 'bad-path', wdEntry.span, bad);
+    checkDest(ctx, workdir, wdEntry.span, 'workdir');
   }
   if (!command) return undefined;
   if (commandEntry) adviseWorkload(ctx, name, command, commandEntry.span, network, netEntry !== undefined);
@@ -279,8 +272,7 @@ export function readMounts(ctx: ReadContext, node: unknown, at: [number, number]
     }
     if (src !== undefined) checkHostSource(ctx, src, srcSpan, 'mount src', 'warning');
     if (dest !== undefined) {
-      const bad = checkContainerPath(dest, 'mount dest');
-      if (bad) report(ctx, 'error', 'bad-path', destSpan, bad);
+      checkDest(ctx, dest, destSpan, 'mount dest');
     }
     if (src !== undefined && dest !== undefined) out.push({ src, dest, readonly, range });
   }
