@@ -231,3 +231,16 @@ describe('lsp/contracts: strata.lock as the engine writes it', () => {
     assert.match(r.diagnostics[0].message, /rebuild rather than edit/);
   });
 });
+
+describe('lsp/contracts: x- annotations', () => {
+  it('are accepted at every level by both the validator and the schema', () => {
+    const text = minimal(
+      'x-owner: lab',
+      'steps: [{ run: make, x-why: build }, { copy: { src: ./s, dest: /s, x-note: n } }]',
+      'mounts: [{ src: ./d, dest: /d, x-note: n }]',
+      'workloads: { a: { command: [x], x-note: n, resources: { cpus: 1, x-note: n } } }',
+    );
+    assert.deepEqual(parseSpec(text).diagnostics, []);
+    assert.deepEqual(schemaProblems(text), []);
+  });
+});
