@@ -18,7 +18,14 @@ const common = {
 
 const bundles = [
   // `vscode` is provided by the editor at run time; it must never be bundled.
-  { ...common, entryPoints: ['extension/src/main.ts'], outfile: 'out/extension.js', external: ['vscode'] },
+  // The client's language-client half (out/lsp.js) is loaded after activation (extension/src/lazy.ts).
+  {
+    ...common,
+    entryPoints: ['extension/src/main.ts'],
+    outfile: 'out/extension.js',
+    external: ['vscode', './lsp'],
+  },
+  { ...common, entryPoints: ['extension/src/lsp.ts'], outfile: 'out/lsp.js', external: ['vscode'] },
   { ...common, entryPoints: ['server/src/server.ts'], outfile: 'out/server.js' },
   { ...common, entryPoints: ['server/src/cli/main.ts'], outfile: 'out/cli.js' },
 ];

@@ -1,6 +1,7 @@
 // Extension benchmark: activation time in a real VS Code (code-server 4.96.4, fresh window per
 // sample) and bundle sizes, side by side with VS Code's own JSON language client, which is the
 // same kind of extension (a vscode-languageclient client that starts a Node language server).
+// An extension whose activate() is empty shows what the extension host itself costs.
 // Goals: Strata's activate() under 100 ms; its client bundle under 500 KB (server and CLI apart).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -31,12 +32,14 @@ async function bundleSizes(
   const entries = {
     'client (out/extension.js)': {
       entry: 'extension/src/main.ts',
-      external: ['vscode'],
+      external: ['vscode', './lsp'],
       out: 'extension.js',
     },
+    'client LSP half (out/lsp.js)': { entry: 'extension/src/lsp.ts', external: ['vscode'], out: 'lsp.js' },
     'server (out/server.js)': { entry: 'server/src/server.ts', external: [], out: 'server.js' },
     'CLI (out/cli.js)': { entry: 'server/src/cli/main.ts', external: [], out: 'cli.js' },
   };
+  // As esbuild.mjs: the client's language-client half is a bundle of its own, loaded after activation.
   const sizes: Record<string, { dev: number; prod: number }> = {};
   for (const [name, { entry, external, out }] of Object.entries(entries)) {
     const size = async (minify: boolean) => {
@@ -85,11 +88,28 @@ function stageExtension(stage: string): void {
   );
 }
 
+/** An extension whose activate() does nothing: what the extension host itself costs per activation. */
+function stageEmptyExtension(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const manifest = {
+    name: 'empty',
+    publisher: 'bench',
+    version: '0.0.1',
+    engines: { vscode: '^1.96.0' },
+    main: './extension.js',
+    activationEvents: [],
+  };
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(manifest));
+  fs.writeFileSync(path.join(dir, 'extension.js'), 'exports.activate = () => ({});\n');
+}
+
 async function activationSamples(
   codeServer: string,
   scratch: string,
   stage: string,
 ): Promise<ActivationSample[][]> {
+  // Installed in code-server's extensions folder (only one development path loads per window).
+  stageEmptyExtension(path.join(scratch, 'code-server', 'extensions', 'bench.empty-0.0.1'));
   const hostModule = await bundleHostModule(path.join(scratch, 'host'));
   // A folder without a spec or JSON file: neither extension activates before the bench asks.
   const workspace = path.join(scratch, 'workspace');
@@ -115,7 +135,10 @@ async function activationSamples(
       const page = await browser.context.newPage();
       let finish: (c: number | string) => void = () => undefined;
       const exited = new Promise<number | string>((r) => (finish = r));
-      await page.exposeFunction('codeAutomationLog', () => undefined);
+      const log: string[] = [];
+      await page.exposeFunction('codeAutomationLog', (_type: string, args: unknown[]) =>
+        log.push(args.map(String).join(' ')),
+      );
       await page.exposeFunction('codeAutomationExit', (c: number) => finish(c));
       await page.goto(workbenchUrl(server.url, workspace, stage, hostModule));
       const timer = setTimeout(() => finish('timeout'), 120000);
@@ -123,7 +146,7 @@ async function activationSamples(
       clearTimeout(timer);
       await page.close();
       if (code !== 0 || !fs.existsSync(resultFile))
-        throw new Error(`bench window ${i} failed (exit ${code})`);
+        throw new Error(`bench window ${i} failed (exit ${code}):\n${log.slice(-25).join('\n')}`);
       if (i > 0) runs.push(JSON.parse(fs.readFileSync(resultFile, 'utf8')) as ActivationSample[]);
     }
   } finally {
@@ -205,6 +228,13 @@ async function main(): Promise<void> {
       `wall ${verdict(wall)}, CPU ${verdict(cpu)}`,
     );
     row('VS Code JSON language features', peerWall, peerCpu, '1.00');
+    const E = 'bench.empty';
+    row(
+      "empty extension (the host's own cost)",
+      median(pick(E, (s) => s.activateMs)),
+      median(pick(E, (s) => s.activateCpuMs)),
+      (median(pick(E, (s) => s.activateMs)) / peerWall).toFixed(2),
+    );
     row('  Strata: bundle loaded', median(pick(S, (s) => s.loadMs)), undefined, '');
     row('  Strata: activate() body', median(pick(S, (s) => s.activateBodyMs)), undefined, '');
     row(

@@ -10,10 +10,7 @@ import {
 } from 'vscode-languageclient/node';
 import type { InitializationOptions } from '../../server/src/protocol';
 import type { Config } from './config';
-
-/** Files the server serves; also the glob the Environments view scans for. */
-export const SPEC_GLOB = '**/{strata.yaml,*.strata.yaml}';
-export const SERVED_PATTERN = '**/{strata.yaml,*.strata.yaml,strata.lock}';
+import { SERVED_PATTERN } from './globs';
 
 export type ExecuteCommandHook = (command: string, args: unknown[]) => Promise<unknown>;
 

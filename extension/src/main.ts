@@ -8,6 +8,7 @@ import { commandTable, registerCommands, type Services } from './commands';
 import { Terminals } from './commands/terminals';
 import { Config } from './config';
 import { Ctx } from './ctx';
+import { SPEC_GLOB } from './globs';
 import { findSpecs } from './specs';
 import { StatusBar } from './statusBar';
 import { StrataTaskProvider, TASK_TYPE } from './tasks';
@@ -61,7 +62,7 @@ export function activate(context: vscode.ExtensionContext): StrataApi {
     return commandTable[id]!(services)(args[0]);
   };
 
-  const watcher = vscode.workspace.createFileSystemWatcher('**/{strata.yaml,*.strata.yaml}');
+  const watcher = vscode.workspace.createFileSystemWatcher(SPEC_GLOB);
   const onSpecsChanged = () => void refresh();
   ctx.push(
     builds,

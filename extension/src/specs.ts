@@ -2,7 +2,7 @@
 // code lens), else the active editor, else the only spec in the workspace, else a pick.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { SPEC_GLOB } from './client';
+import { SPEC_GLOB } from './globs';
 
 export function isSpecFile(uri: vscode.Uri): boolean {
   const base = path.basename(uri.fsPath);

@@ -89,7 +89,13 @@ async function main(): Promise<Counts> {
     console.log(`    skipped: ${reason}`);
     return { passed: 0, failed: 0, skipped: 1 };
   }
-  for (const f of ['out/extension.js', 'out/server.js', 'out/cli.js', 'native/build/strata-box'])
+  for (const f of [
+    'out/extension.js',
+    'out/lsp.js',
+    'out/server.js',
+    'out/cli.js',
+    'native/build/strata-box',
+  ])
     if (!fs.existsSync(path.join(repoRoot, f))) {
       console.log(`!!! ${f} is missing: run "npm run build"`);
       return { passed: 0, failed: 1, skipped: 0 };

@@ -40,13 +40,14 @@ export async function launchBrowser(): Promise<Browser> {
 export function workbenchUrl(
   base: string,
   folder: string,
-  extensionPath: string | undefined,
+  extensionPath: string | string[] | undefined,
   testsPath?: string,
 ): string {
   const host = new URL(base).host; // the remote authority is the Host header in code-server
   const remote = (p: string) => `vscode-remote://${host}${p}`;
   const payload: string[][] = [['skipWelcome', 'true']];
-  if (extensionPath) payload.push(['extensionDevelopmentPath', remote(extensionPath)]);
+  for (const p of typeof extensionPath === 'string' ? [extensionPath] : (extensionPath ?? []))
+    payload.push(['extensionDevelopmentPath', remote(p)]);
   if (testsPath) payload.push(['extensionTestsPath', remote(testsPath)]);
   return `${base}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
 }

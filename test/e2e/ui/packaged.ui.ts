@@ -69,6 +69,7 @@ describe('UI: the packaged extension', function () {
     const entries = stdout.split('\n').filter(Boolean);
     for (const f of [
       'out/extension.js',
+      'out/lsp.js',
       'out/server.js',
       'out/cli.js',
       'native/build/strata-box',
