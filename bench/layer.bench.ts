@@ -32,15 +32,32 @@ function settle(): void {
   spawnSync('sleep', ['0.5']);
 }
 
-function time(fn: () => void): number {
+/**
+ * CPU seconds used so far by this process (all threads: the gzip workers too) and by its waited-for
+ * children (the peers, strata-box): /proc/self/stat utime+stime+cutime+cstime. On a shared, loaded
+ * machine this is the load-independent figure; wall time depends on what else runs.
+ */
+function cpuNow(): number {
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+}
+
+const cpu: Record<string, number[]> = {};
+
+function time(label: string, fn: () => void): number {
+  const c0 = cpuNow();
   const t0 = process.hrtime.bigint();
   fn();
+  (cpu[label] ??= []).push(cpuNow() - c0);
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
+async function timeAsync(label: string, fn: () => Promise<unknown>): Promise<number> {
+  const c0 = cpuNow();
   const t0 = process.hrtime.bigint();
   await fn();
+  (cpu[label] ??= []).push(cpuNow() - c0);
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
@@ -96,6 +113,7 @@ async function main(): Promise<void> {
       settle();
       pack.strata!.push(
         await timeAsync(
+          'pack strata',
           async () =>
             (ours = await writeLayer(
               store,
@@ -105,13 +123,17 @@ async function main(): Promise<void> {
       );
       settle();
       pack['tar | gzip -6 | sha256sum']!.push(
-        time(() => sh(`tar --sort=name -cf - -C ${tree} . | gzip -6 | tee ${work}/g.tgz | sha256sum`)),
+        time('pack tar | gzip -6 | sha256sum', () =>
+          sh(`tar --sort=name -cf - -C ${tree} . | gzip -6 | tee ${work}/g.tgz | sha256sum`),
+        ),
       );
       gzipSize = fs.statSync(`${work}/g.tgz`).size;
       fs.rmSync(`${work}/g.tgz`);
       settle();
       pack['tar | pigz -6 | sha256sum']!.push(
-        time(() => sh(`tar --sort=name -cf - -C ${tree} . | pigz -6 | tee ${work}/p.tgz | sha256sum`)),
+        time('pack tar | pigz -6 | sha256sum', () =>
+          sh(`tar --sort=name -cf - -C ${tree} . | pigz -6 | tee ${work}/p.tgz | sha256sum`),
+        ),
       );
       pigzSize = fs.statSync(`${work}/p.tgz`).size;
       fs.rmSync(`${work}/p.tgz`);
@@ -120,7 +142,9 @@ async function main(): Promise<void> {
       execFileSync('umoci', ['new', '--image', `${layout}:base`]);
       settle();
       pack['umoci insert']!.push(
-        time(() => execFileSync('umoci', ['insert', ...rootless, '--image', `${layout}:base`, tree, '/'])),
+        time('pack umoci insert', () =>
+          execFileSync('umoci', ['insert', ...rootless, '--image', `${layout}:base`, tree, '/']),
+        ),
       );
 
       // ---- unpack (our own layer for strata and tar; umoci its own)
@@ -128,24 +152,30 @@ async function main(): Promise<void> {
       fs.copyFileSync(store.blobPath(parseDigest(ours!.descriptor.digest)), tgz);
       settle();
       unpack.strata!.push(
-        await timeAsync(() => ensureLayerTree(store, { descriptor: ours!.descriptor, diffId: ours!.diffId })),
+        await timeAsync('unpack strata', () =>
+          ensureLayerTree(store, { descriptor: ours!.descriptor, diffId: ours!.diffId }),
+        ),
       );
       removeTreeForce(home);
       const out = path.join(work, 'tar-out');
       fs.mkdirSync(out);
       settle();
-      unpack['tar -xzf']!.push(time(() => execFileSync('tar', ['-xzf', tgz, '-C', out])));
+      unpack['tar -xzf']!.push(time('unpack tar -xzf', () => execFileSync('tar', ['-xzf', tgz, '-C', out])));
       removeTreeForce(out);
       fs.rmSync(tgz);
       const bundle = path.join(work, 'bundle');
       settle();
       unpack['umoci unpack']!.push(
-        time(() => execFileSync('umoci', ['unpack', ...rootless, '--image', `${layout}:base`, bundle])),
+        time('unpack umoci unpack', () =>
+          execFileSync('umoci', ['unpack', ...rootless, '--image', `${layout}:base`, bundle]),
+        ),
       );
       removeTreeForce(bundle);
     }
 
-    const rows: string[][] = [['operation', 'tool', 'median s', 'runs', 'strata ÷ fastest peer', 'goal']];
+    const rows: string[][] = [
+      ['operation', 'tool', 'median s', 'runs', 'cpu s', 'strata ÷ fastest peer', 'goal'],
+    ];
     for (const [op, table] of [
       ['pack', pack],
       ['unpack', unpack],
@@ -166,6 +196,14 @@ async function main(): Promise<void> {
     }
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+    for (const op of ['pack', 'unpack']) {
+      const mine = median(cpu[`${op} strata`] ?? [0]);
+      const peers = Object.keys(cpu).filter((k) => k.startsWith(`${op} `) && k !== `${op} strata`);
+      const best = Math.min(...peers.map((k) => median(cpu[k]!)));
+      console.log(
+        `${op} CPU time (load-independent): strata ${mine.toFixed(1)} s ÷ least-CPU peer ${best.toFixed(1)} s = ${(mine / best).toFixed(2)}`,
+      );
+    }
     const sizeRatio = ours!.descriptor.size / gzipSize;
     console.log(
       `compressed size: strata ${(ours!.descriptor.size / 1e6).toFixed(2)} MB, gzip -6 ${(gzipSize / 1e6).toFixed(2)} MB, pigz -6 ${(pigzSize / 1e6).toFixed(2)} MB: ` +
