@@ -410,6 +410,7 @@ async function runCommand(
   const onCancel = token.onCancellationRequested(() => controller.abort());
   if (progressToken !== undefined) progressBuilds.set(progressToken, controller);
   const failed: { step?: number } = {};
+  let cancelledBuild = false;
   const title =
     {
       [Commands.build]: 'Building',
@@ -458,7 +459,8 @@ async function runCommand(
     };
   } catch (e) {
     if (controller.signal.aborted || (isStrataError(e) && e.code === 'CANCELLED')) {
-      setStatus(uri, 'failed', 'cancelled');
+      // Nothing changed: the status goes back to what the lock says (published below).
+      cancelledBuild = true;
       throw new ResponseError(LSPErrorCodes.RequestCancelled, 'build cancelled');
     }
     const message = isStrataError(e) ? e.message : e instanceof Error ? e.message : String(e);
@@ -479,6 +481,10 @@ async function runCommand(
     onCancel.dispose();
     building.delete(uri);
     if (progressToken !== undefined) progressBuilds.delete(progressToken);
+    if (cancelledBuild) {
+      lastState.delete(uri);
+      if (service.has(uri)) publishLockState(uri);
+    }
     progress.done();
     if (service.has(uri)) scheduleValidation(uri, 0);
     void refreshStoreKnowledge();

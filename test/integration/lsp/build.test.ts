@@ -168,14 +168,22 @@ describe('language server build commands (real engine and registry)', function (
       // The step's container is up: wait until its sleep runs, then cancel.
       for (let i = 0; i < 200 && !sleeping(marker); i++) await new Promise((r) => setTimeout(r, 50));
       assert.ok(sleeping(marker), 'the step should be running');
+      const mark = server.notifications.length;
       if (how === '$/cancelRequest') source.cancel();
       else
         await server.connection.sendNotification(WorkDoneProgressCancelNotification.type, {
           token: 'cancel-me',
         });
+      const afterCancel = server.notification<StatusParams>(
+        'strata/status',
+        (p) => p.state === 'not-built',
+        mark,
+      );
       const error = await request;
       assert.ok(error instanceof ResponseError, String(error));
       assert.equal(error.code, LSPErrorCodes.RequestCancelled);
+      // The status goes back to what it was: still no lock.
+      assert.equal((await afterCancel).uri, uri);
       for (let i = 0; i < 100 && sleeping(marker); i++) await new Promise((r) => setTimeout(r, 50));
       assert.equal(sleeping(marker), false, 'the step process is gone');
       assert.equal(

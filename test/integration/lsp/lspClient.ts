@@ -24,8 +24,11 @@ export interface ServerProcess {
   child: ChildProcess;
   /** Every strata/status and other notification received, in order. */
   notifications: { method: string; params: unknown }[];
-  /** Resolves with the first notification (received or to come) of `method` that `match`es. */
-  notification<T>(method: string, match?: (params: T) => boolean): Promise<T>;
+  /**
+   * Resolves with the first notification of `method` that `match`es, among those received from
+   * index `fromIndex` on (default: all) and those to come.
+   */
+  notification<T>(method: string, match?: (params: T) => boolean, fromIndex?: number): Promise<T>;
   /** Resolves with the next diagnostics published for `uri` (optionally for a version). */
   nextDiagnostics(uri: string, version?: number): Promise<PublishDiagnosticsParams>;
   /** The latest diagnostics published for `uri`. */
@@ -129,8 +132,8 @@ export async function startServer(
     connection,
     child,
     notifications,
-    notification<T>(method: string, match: (params: T) => boolean = () => true): Promise<T> {
-      const seen = notifications.find((n) => n.method === method && match(n.params as T));
+    notification<T>(method: string, match: (params: T) => boolean = () => true, fromIndex = 0): Promise<T> {
+      const seen = notifications.slice(fromIndex).find((n) => n.method === method && match(n.params as T));
       if (seen) return Promise.resolve(seen.params as T);
       return new Promise<T>((resolve) =>
         notificationWaiters.push({ method, match: (p) => match(p as T), resolve: (p) => resolve(p as T) }),
