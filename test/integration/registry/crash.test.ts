@@ -48,7 +48,7 @@ describe('registry: crash safety and concurrency', function () {
   const env = () => ({ ...iso.vars, ...mirrorEnv(reg.host), STRATA_HOME: home.home });
 
   it(`survives kill -9 at random points during 20 pulls of ${image}`, async function () {
-    this.timeout(300_000);
+    this.timeout(600_000); // 20 pulls of Debian; about 3 min on a loaded 2-core machine
     // How long an uninterrupted pull takes here, into a scratch store, so kills land throughout.
     const t0 = Date.now();
     const scratch = await runCli(['pull', image], { env: { ...env(), STRATA_HOME: `${home.home}-scratch` } });
