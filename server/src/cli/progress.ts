@@ -12,6 +12,17 @@ export function progressMode(stream: Stream, json: boolean): ProgressMode {
   return stream.isTTY ? 'tty' : 'plain';
 }
 
+/**
+ * `strata runs | head`: the reader may close the pipe early. Stop quietly then (as `yes | head`
+ * does) instead of dying on an unhandled EPIPE.
+ */
+export function quietOnClosedPipe(stream: NodeJS.WritableStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];

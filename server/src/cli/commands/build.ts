@@ -1,7 +1,7 @@
 // `strata build [SPEC] [--no-cache] [--locked] [--json]`
 import { buildEnvironment, resolveSpecPath } from '../../engine/build';
 import type { CliIO, Command } from '../command';
-import { formatMs, ProgressRenderer, progressMode } from '../progress';
+import { formatMs, ProgressRenderer, progressMode, quietOnClosedPipe } from '../progress';
 import { parseArgs } from './pull';
 
 const usage = `usage: strata build [SPEC] [--no-cache] [--locked] [--json]
@@ -25,6 +25,7 @@ export const buildCommand: Command = {
   usage,
   async run(args: string[], io: CliIO): Promise<number> {
     const { flags, positional } = parseArgs(args, 'build', [], ['--no-cache', '--locked', '--json']);
+    quietOnClosedPipe(io.stdout);
     const spec = resolveSpecPath(positional[0], io.cwd);
     const json = flags.has('--json');
     const progress = new ProgressRenderer(io.stdout, progressMode(io.stdout, json), io.env);

@@ -3,7 +3,7 @@ import { defaultStrataHome } from '../../engine/store/paths';
 import { findRunRecord, listRunRecords } from '../../engine/run/records';
 import { StrataError } from '../../engine/errors';
 import type { CliIO, Command } from '../command';
-import { formatMs } from '../progress';
+import { formatMs, quietOnClosedPipe } from '../progress';
 import { parseArgs } from './pull';
 
 const usage = `usage: strata runs [--json]
@@ -19,6 +19,7 @@ export const runsCommand: Command = {
   usage,
   async run(args: string[], io: CliIO): Promise<number> {
     const { flags, positional } = parseArgs(args, 'runs', [], ['--json']);
+    quietOnClosedPipe(io.stdout);
     const home = defaultStrataHome(io.env);
     const json = flags.has('--json');
     if (positional[0] === 'show') {

@@ -1,7 +1,7 @@
 // `strata verify [SPEC] [--json]`
 import { resolveSpecPath, verifyEnvironment } from '../../engine/build';
 import type { CliIO, Command } from '../command';
-import { ProgressRenderer, progressMode } from '../progress';
+import { ProgressRenderer, progressMode, quietOnClosedPipe } from '../progress';
 import { parseArgs } from './pull';
 
 const usage = `usage: strata verify [SPEC] [--json] [--keep]
@@ -22,6 +22,7 @@ export const verifyCommand: Command = {
   usage,
   async run(args: string[], io: CliIO): Promise<number> {
     const { flags, positional } = parseArgs(args, 'verify', [], ['--json', '--keep']);
+    quietOnClosedPipe(io.stdout);
     const spec = resolveSpecPath(positional[0], io.cwd);
     const json = flags.has('--json');
     const progress = new ProgressRenderer(io.stdout, progressMode(io.stdout, json), io.env);
