@@ -13,7 +13,7 @@ import {
   useTempStrataHome,
   type Registry,
 } from '../../support';
-import { digestOf } from '../../../server/src/engine/digest';
+import { digestOf, parseDigest } from '../../../server/src/engine/digest';
 import { MediaType } from '../../../server/src/engine/image/media-types';
 import { RegistryClient } from '../../../server/src/engine/registry/client';
 import { pullImage } from '../../../server/src/engine/registry/pull';
@@ -117,6 +117,20 @@ describe('registry: multi-platform indexes and Docker manifests', function () {
       /lab\/multi:latest has no image for linux\/s390x; it offers linux\/amd64, linux\/arm64\/v8/,
     );
     assert.deepEqual(openStore(home.home).listImages(), []);
+  });
+
+  it('refuses a single-platform image for another platform before fetching its layers', async function () {
+    const store = openStore(home.home);
+    await assert.rejects(
+      pullImage(`${reg.host}/lab/multi:amd64`, {
+        store,
+        client: client(),
+        platform: { os: 'linux', architecture: 'arm64' },
+      }),
+      /lab\/multi:amd64 is an image for linux\/amd64, not linux\/arm64/,
+    );
+    assert.equal(store.hasBlob(parseDigest(amd64.layers[0]!.digest)), false);
+    assert.deepEqual(store.listImages(), []);
   });
 
   it('resolves a Docker manifest list the same way', async function () {

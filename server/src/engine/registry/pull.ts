@@ -268,6 +268,9 @@ export async function pullImage(refText: string, options: PullOptions): Promise<
       return { config, diffIds };
     })();
     configTask.catch(() => undefined); // awaited below; this only marks the rejection as handled
+    // A single-platform image pulled for an explicit platform: check the config's platform before
+    // fetching any layer, so a mismatch costs one small blob.
+    if (options.platform && !indexDigest) await configTask;
 
     try {
       await forEachLimited(manifest.layers, options.concurrency ?? 3, async (layer, i) => {
