@@ -189,6 +189,7 @@ async function main(): Promise<void> {
           tool,
           median(v).toFixed(2),
           v.map((x) => x.toFixed(1)).join(' '),
+          median(cpu[`${op} ${tool}`] ?? [0]).toFixed(1),
           tool === 'strata' ? ratio.toFixed(2) : '',
           tool === 'strata' ? `≤ 1.0 ${ratio <= 1 ? 'met' : 'NOT met'}` : '',
         ]);
