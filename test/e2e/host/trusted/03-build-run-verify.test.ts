@@ -120,4 +120,16 @@ describe('build, run and verify examples/quickstart', function () {
     assert.deepEqual(outcome.result.drift ?? [], []);
     await waitFor('status bar says reproduced', () => api.statusBar.item.text.includes('reproduced'));
   });
+
+  it('Rebuild Without Cache and Update Lock go through the server and keep the lock', async () => {
+    const lock = path.join(workspaceRoot(), 'quickstart', 'strata.lock');
+    const before = fs.readFileSync(lock, 'utf8');
+    for (const command of ['strata.rebuildEnvironment', 'strata.updateLock']) {
+      const outcome = await vscode.commands.executeCommand<BuildOutcome>(command, spec());
+      assert.equal(outcome.status, 'ok', `${command}: ${JSON.stringify(outcome)}`);
+      if (outcome.status === 'ok') assert.equal(outcome.result.state, 'locked', command);
+    }
+    // Nothing in the spec changed: the rebuilt layers reproduce, so the lock stays byte-identical.
+    assert.equal(fs.readFileSync(lock, 'utf8'), before);
+  });
 });
