@@ -177,6 +177,19 @@ workloads:
     assert.match(inTty.stdout, /^tty\r?$/m);
   });
 
+  it('opens a shell in the environment that reads its commands from stdin, with the spec mounts', async function () {
+    const dir = copyExample('quickstart', env.workspace);
+    ok(await strata(['build'], env.home, dir), 'build');
+    const shell = await runCli(['shell'], {
+      cwd: dir,
+      env: await cliEnv(env.home),
+      input: 'pwd; ls /opt/hello; echo made > results/from-shell.txt; exit 3\n',
+    });
+    assert.equal(shell.code, 3, shell.stderr);
+    assert.equal(shell.stdout, '/job\nhello.sh\n');
+    assert.equal(fs.readFileSync(path.join(dir, 'results', 'from-shell.txt'), 'utf8'), 'made\n');
+  });
+
   it('writes a run record with the image and lock digests and the sha256 of every output file', async function () {
     const dir = copyExample('quickstart', env.workspace);
     ok(await strata(['build'], env.home, dir), 'build');
