@@ -34,6 +34,14 @@ export function exitCodeFor(e: StrataError): number {
   return USER_ERRORS.has(e.code) ? 1 : 125;
 }
 
+// `strata images | head` closes our stdout early: that is the reader's choice, not a failure.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
