@@ -19,6 +19,8 @@
 /* Where the root is mounted before pivot_root: a directory every system has. In our private
  * mount namespace the host's /tmp is only hidden from us, never changed. */
 #define STAGING "/tmp"
+/* In the --work dir: the last run on these overlay dirs ended cleanly. */
+#define CLEAN_MARK ".strata-box-clean"
 
 static const char *const masked_paths[] = {
     "/proc/acpi",  "/proc/asound",          "/proc/kcore",         "/proc/keys",
@@ -138,16 +140,27 @@ void mounts_make_root(const struct run_options *o, struct mount_state *ms) {
     if (mount(fd_path(src, s), STAGING, NULL, MS_BIND | MS_REC, NULL) < 0)
       die_errno(EXIT_ROOTFS, "bind the root file system '%s'", o->rootfs ? o->rootfs : o->lower[0]);
   } else {
-    /* A volatile overlay leaves work/work/incompat/volatile behind; the supervisor removes it
-     * after a run that ended with the overlay unmounted (mounts_clear_volatile_marker). Found
-     * here, it means the machine crashed (or strata-box was killed) while the upper dir was in
-     * use, so its contents may be incomplete: overlayfs refuses it, and so do we, clearly. */
-    struct stat marker;
-    if (work_fd >= 0 && fstatat(work_fd, "work/incompat/volatile", &marker, AT_SYMLINK_NOFOLLOW) == 0)
-      die(EXIT_ROOTFS,
-          "the overlay dirs '%s' and '%s' were in use by a run that did not end cleanly (a crash, or "
-          "strata-box was killed); their contents may be incomplete: start from fresh --upper and --work dirs",
-          o->upper, o->work);
+    /* A volatile overlay leaves work/work/incompat/volatile behind, and overlayfs refuses to
+     * mount again while it is there. The supervisor leaves CLEAN_MARK in the work dir after a
+     * run whose container is gone (its overlay unmounted); then the marker is stale and removed
+     * here. Without CLEAN_MARK, the machine crashed (or strata-box was killed) mid-run, the upper
+     * dir may be incomplete, and we refuse it as overlayfs does, clearly. Removing the marker
+     * only when the dirs are reused keeps fresh dirs (the engine's usual case) free of the cost:
+     * deleting a directory here can wait for a synchronous discard. */
+    if (work_fd >= 0) {
+      bool clean = unlinkat(work_fd, CLEAN_MARK, 0) == 0;
+      struct stat marker;
+      if (fstatat(work_fd, "work/incompat/volatile", &marker, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (!clean)
+          die(EXIT_ROOTFS,
+              "the overlay dirs '%s' and '%s' were in use by a run that did not end cleanly (a crash, or "
+              "strata-box was killed); their contents may be incomplete: start from fresh --upper and --work dirs",
+              o->upper, o->work);
+        if ((unlinkat(work_fd, "work/incompat/volatile/dirty", 0) < 0 && errno != ENOENT) ||
+            unlinkat(work_fd, "work/incompat/volatile", AT_REMOVEDIR) < 0)
+          die_errno(EXIT_ROOTFS, "clear the overlay work dir '%s' of the last run", o->work);
+      }
+    }
     autofree char *opts = overlay_options(o);
     if (mount("overlay", STAGING, "overlay", 0, opts) < 0)
       die_errno(EXIT_ROOTFS,
@@ -335,20 +348,17 @@ void mounts_remove_created(struct mount_state *ms, bool read_only) {
   }
 }
 
-/* After the container is gone (its mount namespace, and with it the overlay, unmounted): remove
- * the marker a volatile overlay leaves, so the same upper and work dirs can be mounted again.
- * Runs in the supervisor, without privileges: overlayfs makes work/work and its subdirectories
- * mode 0, so they are opened up first (they are ours; overlayfs recreates work/work anyway). */
-void mounts_clear_volatile_marker(const struct run_options *o) {
+/* After the container is gone (its mount namespace, and with it the overlay, unmounted): note
+ * in the work dir that the run ended cleanly, so the next run on the same dirs may clear the
+ * volatile marker (see mounts_make_root). An empty file: cheap to make and to delete. */
+void mounts_mark_clean_end(const struct run_options *o) {
   if (!o->work) return;
   autoclose int work = open(o->work, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (work < 0) return;
-  static const char *const dirs[] = {"work", "work/incompat", "work/incompat/volatile"};
-  for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
-    if (fchmodat(work, dirs[i], 0700, 0) < 0 && errno == ENOENT) return; /* no marker */
-  if ((unlinkat(work, "work/incompat/volatile/dirty", 0) < 0 && errno != ENOENT) ||
-      unlinkat(work, "work/incompat/volatile", AT_REMOVEDIR) < 0)
-    warn_msg("could not remove the overlay's volatile marker in '%s/work/incompat' (%s); "
-             "use a fresh --work dir next time",
-             o->work, strerror(errno));
+  int fd = work < 0 ? -1 : openat(work, CLEAN_MARK, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    warn_msg("cannot mark the overlay work dir '%s' as cleanly ended (%s); use fresh dirs next time", o->work,
+             strerror(errno));
+    return;
+  }
+  close(fd);
 }

@@ -29,7 +29,7 @@ void mounts_host_network_files(const struct run_options *o, struct mount_state *
 void mounts_finish_root(const struct run_options *o, struct mount_state *ms);
 void mounts_pivot_root(struct mount_state *ms);
 /* In the supervisor, after the container is gone: lets the overlay dirs be mounted again. */
-void mounts_clear_volatile_marker(const struct run_options *o);
+void mounts_mark_clean_end(const struct run_options *o);
 /* After the workload: unmounts and deletes the mount points made in the image (run in the init). */
 void mounts_remove_created(struct mount_state *ms, bool read_only);
 

@@ -180,7 +180,7 @@ static int finish(struct supervisor *s, struct cgroup *cg) {
   rep.max_rss_kb = s->ru.ru_maxrss;
   rep.oom_killed = cgroup_oom_killed(cg);
   cgroup_remove(cg);
-  if (s->o->upper) mounts_clear_volatile_marker(s->o);
+  if (s->o->upper) mounts_mark_clean_end(s->o);
   if (s->setup_failure) return s->setup_failure; /* already reported as an error event */
   if (s->exec_errno) return s->exec_errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
   if (s->have_status) {
