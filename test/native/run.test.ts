@@ -480,8 +480,10 @@ describe('strata-box run', function () {
         assert.equal((await box(sh('echo one >> /log'), opts)).exitCode, 0);
         const again = await box(sh('echo two >> /log; cat /log'), opts);
         assert.equal(again.stdout, 'one\ntwo\n', again.stderr);
-        // What a volatile overlay leaves when the machine goes down mid-run.
-        fs.mkdirSync(path.join(ov.work, 'work', 'incompat', 'volatile'), { recursive: true });
+        // The state a crash mid-run leaves: overlayfs's volatile marker (made at every mount),
+        // without strata-box's note that the last run ended cleanly (removed when a run starts).
+        assert.ok(fs.existsSync(path.join(ov.work, '.strata-box-clean')));
+        fs.rmSync(path.join(ov.work, '.strata-box-clean'));
         await assert.rejects(
           runInSandbox({ overlay: ov, command: ['/bin/true'] }),
           (e: unknown) => e instanceof StrataError && /did not end cleanly/.test(e.message) && /fresh --upper/.test(e.message),
