@@ -192,6 +192,50 @@ describe('lsp/spec: diagnostics', () => {
     check(yaml('strata: 1', 'name: a', 'from: scratch'), []);
   });
 
+  it('after from: scratch, accepts a run step once an earlier copy could have provided a shell', () => {
+    const opts = { file: '/w/strata.yaml', exists: () => true };
+    const { spec } = check(
+      yaml(
+        'strata: 1',
+        'name: a',
+        'from: scratch',
+        'steps:',
+        '  - copy: { src: ./rootfs, dest: / }',
+        '  - run: /bin/sh -c true',
+      ),
+      [],
+      opts,
+    );
+    assert.deepEqual(
+      spec?.steps.map((s) => s.kind),
+      ['copy', 'run'],
+    );
+    // No earlier copy: nothing can have provided /bin/sh, so the run step is warned about (only).
+    check(
+      yaml(
+        'strata: 1',
+        'name: a',
+        'from: scratch',
+        'steps:',
+        '  - run: true',
+        '  - copy: { src: ./x, dest: /x }',
+      ),
+      [
+        {
+          code: 'scratch-step',
+          severity: 'warning',
+          at: '5:5',
+          message: /no earlier copy step provides one/,
+        },
+      ],
+      opts,
+    );
+    // apt needs apt-get as well as a shell: still an error when nothing was copied in first.
+    check(yaml('strata: 1', 'name: a', 'from: scratch', 'steps:', '  - apt: [make]'), [
+      { code: 'scratch-step', severity: 'error', at: '5:5' },
+    ]);
+  });
+
   it('flags duplicate workload names and duplicate keys', () => {
     check(minimal('workloads:', '  a: { command: [x] }', '  a: { command: [y] }'), [
       { code: 'duplicate-key', at: '6:3', message: /'a' appears twice in workloads/ },

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { isMap, isScalar, isSeq } from 'yaml';
 import { checkImageRef } from '../../engine/image/ref';
 import type { SpecFix } from '../diagnostic';
-import { TOP_LEVEL_KEYS, type Spec, type TopLevelKey } from '../model';
+import { TOP_LEVEL_KEYS, type Spec, type Step, type TopLevelKey } from '../model';
 import { checkEnvName, checkImageName, checkPlatform, suggestImageName } from '../values';
 import { suggestKey } from '../suggest';
 import { describeNode } from '../yamlSource';
@@ -26,6 +26,35 @@ import { readSteps } from './steps';
 import { readMounts, readWorkloads } from './workloads';
 
 export const SCRATCH = 'scratch';
+
+/**
+ * `from: scratch` starts with an empty file system, so a step that runs a program needs an earlier
+ * `copy` to have put one there (a static busybox, a rootfs). Once any copy came first the validator
+ * cannot know what it provides, so it says nothing. Without one: `run` is a warning (the build will
+ * say exactly which step has no file system), `apt`/`pip` an error (they also need a package manager).
+ */
+function checkScratchSteps(ctx: ReadContext, steps: Step[]): void {
+  for (const s of steps) {
+    if (s.kind === 'copy') return;
+    if (s.kind === 'run') {
+      report(
+        ctx,
+        'warning',
+        'scratch-step',
+        [s.range.start.offset, s.range.end.offset],
+        "a run step needs a shell (/bin/sh) in the image, but 'from: scratch' starts empty and no earlier copy step provides one; copy one in first (e.g. a static busybox) or start from an image such as docker.io/library/debian:bookworm-slim",
+      );
+    } else {
+      report(
+        ctx,
+        'error',
+        'scratch-step',
+        [s.range.start.offset, s.range.end.offset],
+        `${s.kind === 'apt' ? 'an' : 'a'} ${s.kind} step needs a shell and ${s.kind} in the image, but 'from: scratch' starts empty; start from an image such as docker.io/library/debian:bookworm-slim`,
+      );
+    }
+  }
+}
 
 /** Reads a whole spec; returns the model when every required part could be read. */
 export function readSpec(ctx: ReadContext, root: unknown, file: string | undefined): Spec | undefined {
@@ -142,19 +171,7 @@ export function readSpec(ctx: ReadContext, root: unknown, file: string | undefin
   const workloadsEntry = top.get('workloads');
   const workloads = workloadsEntry ? readWorkloads(ctx, workloadsEntry.value, workloadsEntry.keySpan) : {};
 
-  if (from === SCRATCH) {
-    for (const s of steps) {
-      if (s.kind === 'apt' || s.kind === 'pip' || s.kind === 'run') {
-        report(
-          ctx,
-          'error',
-          'scratch-step',
-          [s.range.start.offset, s.range.end.offset],
-          `${s.kind === 'apt' ? 'an' : 'a'} ${s.kind} step needs a shell${s.kind === 'run' ? '' : ` and ${s.kind}`} in the image, but 'from: scratch' starts empty; start from an image such as docker.io/library/debian:bookworm-slim`,
-        );
-      }
-    }
-  }
+  if (from === SCRATCH) checkScratchSteps(ctx, steps);
   if (version === undefined || name === undefined || from === undefined) return undefined;
   return {
     strata: version,
