@@ -25,16 +25,6 @@ const isRoot = process.getuid?.() === 0;
 interface Measured {
   name: string;
   medianMs: number;
-  /** Mean CPU time (user + system) of the command and every process it waited for. */
-  cpuMs: number;
-}
-
-/** CPU time of our reaped children so far (cutime + cstime of /proc/self/stat), in ms. */
-function childrenCpuMs(): number {
-  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state); cutime and cstime are fields 16 and 17, in clock ticks (100 Hz)
-  return (Number(fields[13]) + Number(fields[14])) * 10;
 }
 
 function have(cmd: string): boolean {
@@ -138,7 +128,6 @@ function measure(job: Job, options: { user?: string; wrap?: string[] } = {}): Me
 
 function timeJob(job: Job): Measured[] {
   const times = new Map<string, number[]>(job.commands.map(([n]) => [n, []]));
-  const cpu = new Map<string, number>(job.commands.map(([n]) => [n, 0]));
   const failed = new Set<string>();
   const env = { ...process.env, USER: process.env.USER ?? os.userInfo().username };
   for (let round = -WARMUP; round < job.rounds; round++) {
@@ -146,11 +135,9 @@ function timeJob(job: Job): Measured[] {
     for (const [name, template] of order) {
       const argv = template.map((a) => a.replace('{round}', String(round + WARMUP)));
       if (failed.has(name)) continue;
-      const c0 = childrenCpuMs();
       const t0 = process.hrtime.bigint();
       const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (round >= 0) cpu.set(name, cpu.get(name)! + childrenCpuMs() - c0);
       if (r.status !== 0) {
         failed.add(name);
         console.error(`  ${name} failed (exit ${r.status}): ${r.stderr.toString().trim().slice(-300)}`);
@@ -161,7 +148,7 @@ function timeJob(job: Job): Measured[] {
   }
   return job.commands
     .filter(([n]) => !failed.has(n))
-    .map(([name]) => ({ name, medianMs: median(times.get(name)!), cpuMs: cpu.get(name)! / job.rounds }));
+    .map(([name]) => ({ name, medianMs: median(times.get(name)!) }));
 }
 
 function median(xs: number[]): number {
@@ -170,7 +157,7 @@ function median(xs: number[]): number {
 }
 
 interface ModeResult {
-  startup: Map<string, Measured>;
+  startup: Map<string, number>;
   cpuHost?: number;
   cpuInside?: number;
 }
@@ -254,16 +241,16 @@ function measureMode(work: string, rootless: boolean): ModeResult {
     'mount -t tmpfs none /sys/fs/cgroup/unified && exec "$@"',
     'sh',
   ];
-  const startup = new Map<string, Measured>();
+  const startup = new Map<string, number>();
   const crunTogether = have('crun') && !rootless;
   const together = measure(
     { commands: crunTogether ? [...cmds, crun] : cmds, rounds: RUNS },
     { user, wrap: crunTogether ? rootWrap : undefined },
   );
-  for (const m of together) startup.set(m.name, m);
+  for (const m of together) startup.set(m.name, m.medianMs);
   if (have('crun') && rootless)
     for (const m of measure({ commands: [crun], rounds: RUNS }, { user, wrap: userWrap }))
-      startup.set(m.name, m);
+      startup.set(m.name, m.medianMs);
   if (have('podman')) {
     // podman keeps its storage, run state and (rootless) pause process under base/podman, not in
     // the machine's or the user's default places; the pause process is stopped afterwards.
@@ -284,7 +271,7 @@ function measureMode(work: string, rootless: boolean): ModeResult {
       .concat(rootless ? [] : ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'])
       .concat(['--rootfs', rootfs, '/bin/true']);
     for (const m of measure({ commands: [['podman', podman]], rounds: PODMAN_RUNS }, { user }))
-      startup.set(m.name, m);
+      startup.set(m.name, m.medianMs);
     for (const f of [`${pd}/xdg/libpod/tmp/pause.pid`, `${pd}/run/tmp/pause.pid`]) {
       const pid = fs.existsSync(f) ? Number(fs.readFileSync(f, 'utf8').trim()) : 0;
       if (pid > 1) spawnSync('kill', [String(pid)]);
@@ -294,7 +281,7 @@ function measureMode(work: string, rootless: boolean): ModeResult {
 
   // CPU-bound: the same busybox shell loop (about a second) on the host and in a container.
   const loop = 'i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done';
-  const cpuBound = measure(
+  const cpu = measure(
     {
       commands: [
         ['host', [`${rootfs}/bin/busybox`, 'sh', '-c', loop]],
@@ -306,8 +293,8 @@ function measureMode(work: string, rootless: boolean): ModeResult {
   );
   return {
     startup,
-    cpuHost: cpuBound.find((m) => m.name === 'host')?.medianMs,
-    cpuInside: cpuBound.find((m) => m.name === 'inside')?.medianMs,
+    cpuHost: cpu.find((m) => m.name === 'host')?.medianMs,
+    cpuInside: cpu.find((m) => m.name === 'inside')?.medianMs,
   };
 }
 
@@ -333,21 +320,14 @@ function main(): void {
     console.log(
       '(strata-box, bwrap, crun, runc, podman: user, mount, pid, ipc, uts, net, cgroup namespaces; ch-run: user and mount only)\n',
     );
-    console.log(
-      '| tool | root | strata-box ÷ tool | root CPU | rootless | strata-box ÷ tool | rootless CPU |',
-    );
-    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-    const wall = (m: ModeResult | undefined, t: string) => m?.startup.get(t)?.medianMs;
-    const cpu = (m: ModeResult | undefined, t: string) => m?.startup.get(t)?.cpuMs;
+    console.log('| tool | root | strata-box ÷ tool | rootless | strata-box ÷ tool |');
+    console.log('| --- | ---: | ---: | ---: | ---: |');
     for (const t of tools) {
-      const cells = [root, rootless].map((m) =>
-        [
-          fmt(wall(m, t)),
-          ratio(wall(m, 'strata-box'), wall(m, t)),
-          t === 'podman' ? '—' : fmt(cpu(m, t)),
-        ].join(' | '),
+      const r = root?.startup.get(t);
+      const u = rootless.startup.get(t);
+      console.log(
+        `| ${t} | ${fmt(r)} | ${ratio(root?.startup.get('strata-box'), r)} | ${fmt(u)} | ${ratio(rootless.startup.get('strata-box'), u)} |`,
       );
-      console.log(`| ${t} | ${cells.join(' | ')} |`);
     }
     const goals: [string, string, string, boolean | undefined][] = [];
     for (const [label, m] of [
@@ -355,18 +335,18 @@ function main(): void {
       ['rootless', rootless],
     ] as const) {
       if (!m) continue;
-      const sb = wall(m, 'strata-box');
-      const bw = wall(m, 'bwrap');
-      const cr = wall(m, 'crun');
-      const ov = wall(m, 'strata-box overlay');
+      const sb = m.startup.get('strata-box');
+      const bw = m.startup.get('bwrap');
+      const cr = m.startup.get('crun');
+      const ov = m.startup.get('strata-box overlay');
       goals.push([
-        `${label}: strata-box ÷ bwrap (CPU: ${ratio(cpu(m, 'strata-box'), cpu(m, 'bwrap'))})`,
+        `${label}: strata-box ÷ bwrap`,
         ratio(sb, bw),
         '≤ 1.0',
         sb !== undefined && bw !== undefined ? sb / bw <= 1.0 : undefined,
       ]);
       goals.push([
-        `${label}: strata-box ÷ crun (CPU: ${ratio(cpu(m, 'strata-box'), cpu(m, 'crun'))})`,
+        `${label}: strata-box ÷ crun`,
         ratio(sb, cr),
         '≤ 0.4',
         sb !== undefined && cr !== undefined ? sb / cr <= 0.4 : undefined,
@@ -388,11 +368,7 @@ function main(): void {
     console.log('| --- | ---: | ---: | --- |');
     for (const [g, v, t, ok] of goals)
       console.log(`| ${g} | ${v} | ${t} | ${ok === undefined ? '—' : ok ? 'yes' : 'NO'} |`);
-    console.log(
-      '\nCPU: mean user+system ms of the tool and everything it waited for (clock ticks summed over all\n' +
-        "runs; podman's conmon is not its child, so podman has none). Wall times on 2 shared cores are\n" +
-        'noisy; CPU time is the steadier comparison. Rerun for a second sample.',
-    );
+    console.log('\n(2 shared cores: timings are noisy; rerun for a second sample.)');
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
