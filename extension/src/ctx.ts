@@ -6,7 +6,6 @@ import type { EnvironmentInfo, EnvironmentInfoExtras } from '../../server/src/pr
 import type { ExecuteCommandHook } from './client';
 import { Config } from './config';
 import { loadLsp, type Lsp } from './lazy';
-import { listRuns } from './runs';
 import { EnvironmentStore } from './state';
 
 export class Ctx implements vscode.Disposable {
@@ -83,18 +82,16 @@ export class Ctx implements vscode.Disposable {
     await this.whenReady();
   }
 
-  /** Asks the server for layers, workloads and runs of one spec; failures go to the log only. */
+  /**
+   * Asks the server for layers, workloads and recent runs of one spec (the server reads the run
+   * records; nothing is spawned here); failures go to the log only.
+   */
   async refreshInfo(uri: vscode.Uri): Promise<void> {
     if (!this.isRunning || !this.lsp) return;
     try {
       const info = (await this.client.sendRequest(this.lsp.EnvironmentInfoRequest.type, {
         uri: uri.toString(),
       })) as (EnvironmentInfo & EnvironmentInfoExtras) | null;
-      if (info && !info.runs)
-        info.runs = await listRuns(this.config, uri).catch((e: unknown) => {
-          this.channel.debug(`runs of ${uri.fsPath}: ${e instanceof Error ? e.message : String(e)}`);
-          return undefined;
-        });
       if (info) this.store.applyInfo(info);
     } catch (e) {
       this.channel.debug(`environmentInfo ${uri.fsPath}: ${e instanceof Error ? e.message : String(e)}`);

@@ -2,7 +2,10 @@
 // both sides (as vscode-eslint's customMessages.ts). Each message is a { method, type } pair.
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
 
-/** What a client shows for one environment (spec file). */
+/**
+ * What a client shows for one environment (spec file). `failed` stays until the spec changes or
+ * another build starts; then the state is the lock's again.
+ */
 export type EnvironmentState =
   'not-built' | 'building' | 'built' | 'locked' | 'stale' | 'reproduced' | 'drift' | 'failed';
 
@@ -95,7 +98,8 @@ export interface RunSummary {
 
 /**
  * Optional additions to EnvironmentInfo (declared separately so older servers stay valid):
- * `lockState` says whether strata.lock matches the spec, `runs` the newest runs first.
+ * `lockState` says whether strata.lock matches the spec; `runs` the spec's recent workload runs,
+ * newest first (at most 10), read from the run records under $STRATA_HOME/runs on each request.
  */
 export interface EnvironmentInfoExtras {
   name?: string;

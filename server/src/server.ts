@@ -21,6 +21,8 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { isStrataError } from './engine/errors';
+import { listRunRecords } from './engine/run/records';
+import { defaultStrataHome } from './engine/store/paths';
 import type { BuildEvent, BuildResult as EngineResult } from './engine/build';
 import { isLockFile, SpecLanguageService } from './lsp/service';
 import {
@@ -43,6 +45,7 @@ import {
   type EnvironmentInfoExtras,
   type EnvironmentState,
   type InitializationOptions,
+  type RunSummary,
 } from './protocol';
 
 /** Validation waits this long after the last keystroke, so a burst of typing validates once. */
@@ -164,6 +167,35 @@ connection.onInitialized(() => {
 
 const pending = new Map<string, NodeJS.Timeout>();
 const lastState = new Map<string, EnvironmentState>();
+/**
+ * The spec text a build failed on, by URI. `failed` is what the user needs to see until they change
+ * the spec or start another build: revalidation (which runs right after the build ends) must not
+ * turn it back into the lock's state ('not-built' when the first build failed).
+ */
+const failedOn = new Map<string, string>();
+
+/** The spec's text as the editor has it, else as on disk. */
+function specText(uri: string): string | undefined {
+  const doc = documents.get(uri);
+  if (doc) return doc.getText();
+  try {
+    return fs.readFileSync(fileOf(uri), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** True while the last build of `uri` failed and its spec is unchanged since; else forgets it. */
+function failureStands(uri: string): boolean {
+  if (lastState.get(uri) !== 'failed') return false;
+  const text = failedOn.get(uri);
+  if (text !== undefined && text === specText(uri)) return true;
+  // The spec changed: the failure (state and the diagnostic on its step) no longer describes it.
+  failedOn.delete(uri);
+  lastState.delete(uri);
+  service.setBuildFailure(uri, undefined);
+  return false;
+}
 
 function scheduleValidation(uri: string, delay = VALIDATION_DELAY_MS): void {
   clearTimeout(pending.get(uri));
@@ -180,6 +212,7 @@ function validate(uri: string): void {
   const doc = documents.get(uri);
   if (!doc || !service.has(uri)) return;
   const version = doc.version;
+  failureStands(uri); // an edit since a failed build drops the failure before diagnostics are made
   const diagnostics = service.diagnostics(uri).map(toDiagnostic);
   // A newer change arrived while this one was checked: its own validation will publish.
   if (documents.get(uri)?.version !== version) return;
@@ -189,7 +222,7 @@ function validate(uri: string): void {
 
 /** strata/status from what the editor knows: is there a lock, and does it match the spec? */
 function publishLockState(uri: string): void {
-  if (building.has(uri)) return;
+  if (building.has(uri) || failureStands(uri)) return;
   const lock = service.lockStatus(uri);
   const state: EnvironmentState | undefined =
     lock === 'current' ? 'locked' : lock === 'stale' ? 'stale' : lock === 'none' ? 'not-built' : undefined;
@@ -327,7 +360,7 @@ function environmentInfo(uri: string): EnvironmentInfo & EnvironmentInfoExtras {
     ? [...lock.base.layers.map((l) => ({ ...l })), ...lock.steps.map((s) => ({ ...s.layer, step: s.step }))]
     : [];
   const state: EnvironmentState =
-    lastState.get(uri) ??
+    (lastState.get(uri) === 'failed' && !failureStands(uri) ? undefined : lastState.get(uri)) ??
     (lockState === 'current' ? 'locked' : lockState === 'stale' ? 'stale' : 'not-built');
   return {
     uri,
@@ -337,6 +370,52 @@ function environmentInfo(uri: string): EnvironmentInfo & EnvironmentInfoExtras {
     workloads: spec ? Object.keys(spec.workloads) : [],
     ...(spec ? { name: spec.name } : {}),
     lockState: lockState === 'current' ? 'current' : lockState === 'stale' ? 'stale' : 'none',
+    runs: uri.startsWith('file:') ? recentRuns(fileOf(uri)) : [],
+  };
+}
+
+/** How many runs environmentInfo lists per spec (the view shows the newest few). */
+const MAX_RUNS = 10;
+
+/**
+ * The newest runs of this spec's workloads, from the run records under $STRATA_HOME/runs (written
+ * by `strata run` when a run ends). Read on each request: a run finished in a terminal shows up at
+ * the client's next refresh without any notification.
+ */
+function recentRuns(specFile: string): RunSummary[] {
+  const wanted = samePath(specFile);
+  const out: RunSummary[] = [];
+  for (const { record, file } of listRunRecords(defaultStrataHome())) {
+    if (!record.spec || !wanted(record.spec)) continue;
+    out.push({
+      id: record.id,
+      workload: record.workload ?? record.command.join(' '),
+      exitCode: record.exit.code,
+      startedAt: record.startedAt,
+      recordPath: file,
+    });
+  }
+  // Record ids order by the second only; the start time (milliseconds) orders runs within one.
+  return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt)).slice(0, MAX_RUNS);
+}
+
+/** A predicate for "is this the same file", also through symlinks (records hold absolute paths). */
+function samePath(file: string): (other: string) => boolean {
+  const resolved = path.resolve(file);
+  let real: string | undefined;
+  try {
+    real = fs.realpathSync(resolved);
+  } catch {
+    real = undefined;
+  }
+  return (other) => {
+    if (path.resolve(other) === resolved) return true;
+    if (real === undefined) return false;
+    try {
+      return fs.realpathSync(other) === real;
+    } catch {
+      return false;
+    }
   };
 }
 
@@ -420,6 +499,7 @@ async function runCommand(
     }[command] ?? 'Building';
   progress.begin(`${title} ${path.basename(path.dirname(file))}`, 0, 'starting', true);
   setStatus(uri, 'building', 'starting');
+  failedOn.delete(uri);
   service.setBuildFailure(uri, undefined);
   try {
     const options = {
@@ -472,6 +552,8 @@ async function runCommand(
         message: `build failed: ${message}${hint ? `\n${hint}` : ''}`,
       });
     }
+    const text = specText(uri);
+    if (text !== undefined) failedOn.set(uri, text);
     setStatus(uri, 'failed', message.split('\n')[0]);
     throw new ResponseError<CommandErrorData>(-32003, message, {
       code: isStrataError(e) ? e.code : 'INTERNAL',

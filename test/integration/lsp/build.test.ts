@@ -15,12 +15,19 @@ import {
   type WorkDoneProgressBegin,
   type WorkDoneProgressReport,
 } from 'vscode-languageserver-protocol/node';
-import type { BuildResult, StatusParams } from '../../../server/src/protocol';
+import {
+  EnvironmentInfoRequest,
+  type BuildResult,
+  type EnvironmentInfo,
+  type EnvironmentInfoExtras,
+  type StatusParams,
+} from '../../../server/src/protocol';
 import {
   makeTempDir,
   mirrorEnv,
   removeTree,
   requirePrerequisites,
+  runCli,
   serverBundle,
   sharedRegistry,
   strataBox,
@@ -77,6 +84,10 @@ describe('language server build commands (real engine and registry)', function (
     server.open(uri, text);
     await first;
     return uri;
+  }
+
+  function infoOf(uri: string): Promise<EnvironmentInfo & EnvironmentInfoExtras> {
+    return server.connection.sendRequest(EnvironmentInfoRequest.type, { uri });
   }
 
   function progressOf(token: string): (WorkDoneProgressBegin | WorkDoneProgressReport | { kind: 'end' })[] {
@@ -143,6 +154,80 @@ describe('language server build commands (real engine and registry)', function (
     assert.match(d.message, /build failed/);
     const status = await server.notification<StatusParams>('strata/status', (p) => p.state === 'failed');
     assert.equal(status.uri, uri);
+    // The revalidation after the build (the diagnostics above) keeps 'failed': no 'not-built' follows
+    // it. The request is a round trip, so every notification sent before its answer has arrived.
+    const info = await infoOf(uri);
+    assert.equal(info.state, 'failed');
+    const statesOf = (from: number) =>
+      server.notifications
+        .slice(from)
+        .filter((n) => n.method === 'strata/status' && (n.params as StatusParams).uri === uri)
+        .map((n) => (n.params as StatusParams).state);
+    assert.equal(statesOf(0).at(-1), 'failed', statesOf(0).join(' '));
+    // Changing the spec ends it: the state is the lock's again (none yet) and the step's
+    // build-failed diagnostic goes with it.
+    const mark = server.notifications.length;
+    const edited = server.nextDiagnostics(uri, 50);
+    server.change(uri, 50, [{ text: spec('  - run: echo fixed') }]);
+    assert.deepEqual(
+      (await edited).diagnostics.map((d) => d.code),
+      ['no-lock'],
+    );
+    const after = await infoOf(uri);
+    assert.equal(after.state, 'not-built');
+    assert.deepEqual(statesOf(mark), ['not-built']);
+  });
+
+  it('keeps failed for a spec that is not open until its file changes', async function () {
+    ws.file('strata.yaml', spec('  - run: exit 4'));
+    const uri = ws.uri('strata.yaml');
+    await assert.rejects(
+      server.connection.sendRequest(ExecuteCommandRequest.type, {
+        command: 'strata.build',
+        arguments: [uri],
+      }),
+      (e: unknown) => e instanceof ResponseError && (e.data as { code?: string })?.code === 'BUILD',
+    );
+    assert.equal((await infoOf(uri)).state, 'failed');
+    ws.file('strata.yaml', spec('  - run: exit 0'));
+    assert.equal((await infoOf(uri)).state, 'not-built');
+  });
+
+  it('lists the runs of this spec (from the run records) in environmentInfo, newest first', async function () {
+    const uri = await openSpec(spec('  - run: echo built > /opt/app/built.txt'));
+    await server.connection.sendRequest(ExecuteCommandRequest.type, {
+      command: 'strata.build',
+      arguments: [uri],
+    });
+    const before = await infoOf(uri);
+    assert.deepEqual(before.runs, []);
+    const env = { STRATA_HOME: home };
+    const ran = await runCli(['run', 'hello'], { cwd: ws.dir, env });
+    assert.equal(ran.code, 0, ran.stderr);
+    const failing = await runCli(['run', '--', 'sh', '-c', 'exit 5'], { cwd: ws.dir, env });
+    assert.equal(failing.code, 5, failing.stderr);
+    const info = await infoOf(uri);
+    const runs = info.runs ?? [];
+    assert.equal(runs.length, 2, JSON.stringify(runs));
+    const hello = runs.find((r) => r.workload === 'hello');
+    assert.ok(hello, JSON.stringify(runs));
+    assert.equal(hello.exitCode, 0);
+    assert.match(hello.id, /^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$/);
+    assert.equal(path.dirname(hello.recordPath), path.join(home, 'runs'));
+    const record = JSON.parse(fs.readFileSync(hello.recordPath, 'utf8')) as { id: string; spec: string };
+    assert.equal(record.id, hello.id);
+    assert.equal(record.spec, path.join(ws.dir, 'strata.yaml'));
+    assert.equal(runs[0].exitCode, 5, 'the newest run first');
+    assert.ok(runs[0].startedAt >= runs[1].startedAt);
+    // Another spec's environmentInfo does not list this spec's runs.
+    const other = new Workspace();
+    try {
+      other.file('strata.yaml', spec('  - run: true'));
+      const elsewhere = await infoOf(other.uri('strata.yaml'));
+      assert.deepEqual(elsewhere.runs, []);
+    } finally {
+      other.remove();
+    }
   });
 
   for (const how of ['$/cancelRequest', 'window/workDoneProgress/cancel'] as const) {

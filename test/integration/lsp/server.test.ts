@@ -333,6 +333,7 @@ describe('language server over stdio', function () {
       workloads: ['fit'],
       name: 'demo',
       lockState: 'none',
+      runs: [],
     });
   });
 
