@@ -17,3 +17,10 @@ export interface Command {
   /** Returns the process exit code. Throws StrataError for user errors. */
   run(args: string[], io: CliIO): Promise<number>;
 }
+
+/** A line of the command table: enough to list it; the module itself is loaded when chosen. */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Command;
+}

@@ -52,14 +52,15 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`strata ${VERSION}\n`);
     return 0;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     throw new StrataError(
       'USAGE',
       `unknown command '${name}'`,
       "run 'strata --help' for the list of commands",
     );
   }
+  const command = entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(command.usage.endsWith('\n') ? command.usage : command.usage + '\n');
     return 0;

@@ -2,7 +2,7 @@
 import { buildEnvironment, resolveSpecPath } from '../../engine/build';
 import type { CliIO, Command } from '../command';
 import { formatMs, ProgressRenderer, progressMode, quietOnClosedPipe } from '../progress';
-import { parseArgs } from './pull';
+import { parseArgs } from '../args';
 
 const usage = `usage: strata build [SPEC] [--no-cache] [--locked] [--json]
 

@@ -6,51 +6,12 @@ import { parsePlatform } from '../../engine/registry/platform';
 import { pullImage } from '../../engine/registry/pull';
 import { openStore } from '../../engine/store/store';
 import { defaultStrataHome } from '../../engine/store/paths';
+import { parseArgs } from '../args';
 import type { CliIO, Command } from '../command';
 import { formatBytes } from '../progress';
 
-/** Splits argv into flags (with values where named) and positionals; unknown flags are usage errors. */
-export function parseArgs(
-  args: string[],
-  command: string,
-  withValue: string[],
-  bare: string[],
-): { flags: Map<string, string>; positional: string[] } {
-  const flags = new Map<string, string>();
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--') {
-      positional.push(...args.slice(i + 1));
-      break;
-    }
-    if (!a.startsWith('--')) {
-      positional.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const name = eq > 0 ? a.slice(0, eq) : a;
-    if (withValue.includes(name)) {
-      const value = eq > 0 ? a.slice(eq + 1) : args[++i];
-      if (value === undefined)
-        throw new StrataError(
-          'USAGE',
-          `strata ${command}: ${name} needs a value`,
-          `see 'strata ${command} --help'`,
-        );
-      flags.set(name, value);
-    } else if (bare.includes(name) && eq < 0) {
-      flags.set(name, '');
-    } else {
-      throw new StrataError(
-        'USAGE',
-        `strata ${command}: unknown option ${a}`,
-        `see 'strata ${command} --help'`,
-      );
-    }
-  }
-  return { flags, positional };
-}
+// Kept here too for the commands that import it from './pull'; it lives in ../args.
+export { parseArgs };
 
 /**
  * Renders pull and push progress: NDJSON events with --json; on a terminal one live line with the

@@ -7,7 +7,7 @@ import { StrataError } from '../../engine/errors';
 import { runEnvironment } from '../../engine/run/run';
 import type { CliIO, Command } from '../command';
 import { ProgressRenderer } from '../progress';
-import { parseArgs } from './pull';
+import { parseArgs } from '../args';
 
 const usage = `usage: strata run [SPEC] [WORKLOAD] [--locked] [--net none|host] [--tty|--no-tty] [-- CMD...]
        strata run --image REF [--net none|host] [-- CMD...]

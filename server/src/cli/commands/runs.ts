@@ -4,7 +4,7 @@ import { findRunRecord, listRunRecords } from '../../engine/run/records';
 import { StrataError } from '../../engine/errors';
 import type { CliIO, Command } from '../command';
 import { formatMs, quietOnClosedPipe } from '../progress';
-import { parseArgs } from './pull';
+import { parseArgs } from '../args';
 
 const usage = `usage: strata runs [--json]
        strata runs show ID [--json]

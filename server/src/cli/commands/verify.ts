@@ -2,7 +2,7 @@
 import { resolveSpecPath, verifyEnvironment } from '../../engine/build';
 import type { CliIO, Command } from '../command';
 import { ProgressRenderer, progressMode, quietOnClosedPipe } from '../progress';
-import { parseArgs } from './pull';
+import { parseArgs } from '../args';
 
 const usage = `usage: strata verify [SPEC] [--json] [--keep]
 

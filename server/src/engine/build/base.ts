@@ -5,9 +5,9 @@ import { parseDigest } from '../digest';
 import { formatImageRef, parseImageRef } from '../image/ref';
 import type { Descriptor, ImageConfig } from '../image/types';
 import { parsePlatform } from '../registry/platform';
-import { pullImage } from '../registry/pull';
 import type { Store } from '../store/store';
 import type { BuildEvent } from './events';
+import { loadPull } from './lazy';
 import { ports } from './ports';
 
 export interface BaseLayer {
@@ -73,7 +73,8 @@ export async function resolveBase(req: BaseRequest): Promise<BaseImage> {
   let bytes = 0;
   let total: number | undefined;
   const done = new Map<string, number>();
-  const result = await pullImage(refText, {
+  // Loaded when a pull is needed (lazy.ts): not evaluated on a cached build.
+  const result = await loadPull().pullImage(refText, {
     store: req.store,
     platform: parsePlatform(req.platform),
     signal: req.signal,

@@ -38,6 +38,8 @@ export interface BuildOptions {
   noLockWrite?: boolean;
   /** A store that holds the locked layers, for listing drifted files (verify). */
   referenceStore?: Store;
+  /** The spec at specPath, already loaded by the caller (strata run): not parsed a second time. */
+  loaded?: { spec: EnvironmentSpec; warnings: string[] };
 }
 
 export interface BuiltLayer {
@@ -82,7 +84,7 @@ function baseEpoch(base: BaseImage): number {
 export async function buildEnvironment(specPath: string, options: BuildOptions = {}): Promise<BuildResult> {
   const started = Date.now();
   const emit = (e: BuildEvent) => options.onEvent?.(e);
-  const { spec, warnings } = loadSpec(path.resolve(specPath), options.cwd);
+  const { spec, warnings } = options.loaded ?? loadSpec(path.resolve(specPath), options.cwd);
   const store = openStore(options.home ?? (options.env ?? process.env).STRATA_HOME);
   const lockPath = lockPathFor(spec.file);
   const lock = readLockForBuild(lockPath, !!options.locked);

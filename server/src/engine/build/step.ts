@@ -10,6 +10,7 @@ import type { CacheEntry, Store } from '../store/store';
 import type { BaseImage } from './base';
 import { stepKey } from './cache-key';
 import { stepText } from './canonical';
+import { cachedCopyDigest } from './copy-digest-cache';
 import type { BuildEvent } from './events';
 import { LineSplitter, type BuildLog } from './log';
 import { formatPos, stepLabel, type EnvironmentSpec, type StepDef } from './model';
@@ -94,7 +95,9 @@ export async function runStep(req: StepRequest): Promise<StepOutcome> {
   const at = formatPos(step.pos);
   const content =
     step.kind === 'copy'
-      ? await ports.copyContentDigest(path.resolve(spec.dir, step.src), spec.dir)
+      ? await cachedCopyDigest(req.store.home, spec.dir, step.src, () =>
+          ports.copyContentDigest(path.resolve(spec.dir, step.src), spec.dir),
+        )
       : undefined;
   const key = stepKey({
     parent: req.parent,

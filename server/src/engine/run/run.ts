@@ -14,13 +14,13 @@ import {
   type Resources,
   type WorkloadDef,
 } from '../build/model';
+import { loadPull } from '../build/lazy';
 import { ports } from '../build/ports';
 import { loadSpec } from '../build/spec';
 import { removeTree } from '../build/tmp';
 import { StrataError } from '../errors';
 import { lockPathFor } from '../lock/format';
 import { parseImageRef, formatImageRef } from '../image/ref';
-import { pullImage } from '../registry/pull';
 import { openStore, type ResolvedImage, type Store } from '../store/store';
 import { hashOutputs } from './outputs';
 import { hostFacts, newRunId, writeRunRecord, type RunRecord } from './records';
@@ -82,8 +82,10 @@ async function imageForSpec(
   req: RunRequest,
   store: Store,
 ): Promise<{ spec: EnvironmentSpec; image: ResolvedImage }> {
-  const { spec } = loadSpec(path.resolve(req.specPath!), req.cwd);
+  const loaded = loadSpec(path.resolve(req.specPath!), req.cwd);
+  const { spec } = loaded;
   const options: BuildOptions = {
+    loaded,
     locked: req.locked,
     signal: req.signal,
     onEvent: req.onBuildEvent,
@@ -105,12 +107,24 @@ async function imageByRef(ref: string, store: Store, req: RunRequest): Promise<R
   if (store.findImage(ref)) return store.resolveImage(ref);
   const canonical = formatImageRef(parseImageRef(ref));
   if (store.findImage(canonical)) return store.resolveImage(canonical);
-  const pulled = await pullImage(ref, {
+  const pulled = await loadPull().pullImage(ref, {
     store,
     signal: req.signal,
     unpack: ports.pullUnpacks(),
   });
   return store.resolveImage(pulled.name);
+}
+
+/**
+ * The run's scratch dir is usually empty but for overlay's work/work: a few rmdir calls cost less
+ * than a recursive removal's walk. Anything the workload left in upper is removed the long way.
+ */
+function removeRunDir(dir: string): void {
+  try {
+    for (const d of ['upper', 'work/work', 'work', '.']) fs.rmdirSync(path.join(dir, d));
+  } catch {
+    removeTree(dir);
+  }
 }
 
 function lockDigest(spec: EnvironmentSpec | undefined): RunRecord['lock'] {
@@ -193,17 +207,18 @@ export async function runEnvironment(req: RunRequest): Promise<RunOutcome> {
     });
   } finally {
     release();
-    removeTree(dir);
+    removeRunDir(dir);
   }
   const endedAt = new Date();
   // A command that cannot be executed (126/127) was already explained by strata-box on stderr.
 
+  const lock = lockDigest(spec);
   const record: RunRecord = {
     id,
     ...(spec ? { spec: spec.file } : {}),
     ...(workload ? { workload: workload.name } : {}),
     image: { name: image.name, manifest: image.digest.toString(), config: image.configDigest.toString() },
-    ...(lockDigest(spec) ? { lock: lockDigest(spec) } : {}),
+    ...(lock ? { lock } : {}),
     command: argv,
     env,
     workdir: cwd,
