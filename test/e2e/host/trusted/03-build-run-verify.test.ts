@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BuildOutcome } from '../../../../extension/src/commands/builds';
 import { Terminals } from '../../../../extension/src/commands/terminals';
+import { EnvironmentInfoRequest, type EnvironmentInfoExtras } from '../../../../server/src/protocol';
 import { openSpec, specUri, strataApi, waitFor, workspaceRoot } from '../helpers';
 
 describe('build, run and verify examples/quickstart', function () {
@@ -91,6 +92,14 @@ describe('build, run and verify examples/quickstart', function () {
     );
     const [latest] = tree.getChildren(runs);
     assert.ok(latest && latest.kind === 'run');
+    // The runs are the server's (strata/environmentInfo reads the run records; the client spawns
+    // nothing): its answer lists the same newest run, with the record file the tree opens.
+    const fromServer = (await api.ctx.client.sendRequest(EnvironmentInfoRequest.method, {
+      uri: spec().toString(),
+    })) as EnvironmentInfoExtras;
+    assert.deepEqual(fromServer.runs?.[0], latest.run);
+    assert.equal(latest.run.exitCode, 0);
+    assert.ok(fs.existsSync(latest.run.recordPath), latest.run.recordPath);
     const item = tree.getTreeItem(latest);
     assert.equal(item.label, 'hello');
     assert.match(String(item.description), /^exit 0 · /);
