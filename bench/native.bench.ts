@@ -308,6 +308,9 @@ function ratio(a: number | undefined, b: number | undefined): string {
 
 function main(): void {
   if (!fs.existsSync(strataBox)) throw new Error(`${strataBox} is missing: run "npm run build"`);
+  // Root podman makes /var/lib/containers (its blob-info cache) whatever --root says; remove it
+  // again if this run made it.
+  const podmanStateBefore = fs.existsSync('/var/lib/containers');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-native-'));
   fs.chmodSync(work, 0o755);
   try {
@@ -371,6 +374,7 @@ function main(): void {
     console.log('\n(2 shared cores: timings are noisy; rerun for a second sample.)');
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
+    if (isRoot && !podmanStateBefore) fs.rmSync('/var/lib/containers', { recursive: true, force: true });
   }
 }
 
