@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -223,6 +224,12 @@ int run_main(int argc, char **argv) {
   if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) die_errno(EXIT_INTERNAL, "block signals");
   int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
   if (sigfd < 0) die_errno(EXIT_INTERNAL, "signalfd");
+  /* If whoever started us dies without stopping us (a language server killed with SIGKILL), stop the
+   * container as on SIGTERM rather than leave it running with nobody to collect it. The signal is
+   * blocked, so it arrives through sigfd like any other stop request. */
+  pid_t parent = getppid();
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0) die_errno(EXIT_INTERNAL, "set the parent-death signal");
+  if (getppid() != parent) kill(getpid(), SIGTERM); /* the parent died before prctl took effect */
 
   struct supervisor s = {.o = &o, .chan = sv[0], .tty = {.master = -1}, .started_ms = now_ms()};
   s.init = ns_clone_container(o.net_host);

@@ -265,6 +265,21 @@ describe('strata-box run', function () {
     });
   });
 
+  describe('when the caller dies', function () {
+    it('stops the container when its parent is killed with SIGKILL (no orphaned workload)', async function () {
+      const marker = String(4000 + Math.floor(Math.random() * 50000));
+      // A shell stands for the language server: it starts strata-box and is then killed outright.
+      const parent = spawn('/bin/sh', ['-c', `"$0" run --rootfs "$1" --grace-ms 200 -- sleep ${marker} & wait`, strataBox, busybox], {
+        stdio: 'ignore',
+      });
+      for (let i = 0; i < 500 && processesWith(`sleep ${marker}`).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(processesWith(`sleep ${marker}`).length, 1, 'the workload is running');
+      parent.kill('SIGKILL');
+      for (let i = 0; i < 500 && processesWith(`sleep ${marker}`).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(processesWith(`sleep ${marker}`), [], 'the workload outlived its caller');
+    });
+  });
+
   describe('hardening', function () {
     it('does not pass a parent\'s fd into the container', async function () {
       const dir = makeTempDir('fd');
