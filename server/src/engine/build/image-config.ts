@@ -1,5 +1,6 @@
 // The image config and manifest of a built environment. No build-time clock: `created` and the
 // history times are the epoch, so the config digest depends only on the inputs (issue 5 §2).
+import { makeManifest } from '../image/builder';
 import { MediaType } from '../image/media-types';
 import type { Descriptor, HistoryEntry, ImageConfig, Manifest } from '../image/types';
 import type { ConfigDef } from './model';
@@ -78,16 +79,7 @@ export function assembleConfig(input: AssembleInput): ImageConfig {
   };
 }
 
-export function assembleManifest(
-  config: Descriptor,
-  layers: Descriptor[],
-  annotations?: Record<string, string>,
-): Manifest {
-  return {
-    schemaVersion: 2,
-    mediaType: MediaType.OciManifest,
-    config: { mediaType: MediaType.OciConfig, digest: config.digest, size: config.size },
-    layers: layers.map(ociLayer),
-    ...(annotations ? { annotations } : {}),
-  };
+/** The image's manifest: the store's builder, with config and layers in their OCI media types. */
+export function assembleManifest(config: Descriptor, layers: Descriptor[]): Manifest {
+  return makeManifest({ ...config, mediaType: MediaType.OciConfig }, layers.map(ociLayer));
 }

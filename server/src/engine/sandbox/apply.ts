@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StrataError } from '../errors';
 import { cancelled, failureFromExit, failureFromSummary, spawnBox } from './child';
-import type { EntryWithData } from './entry';
+import type { EntryCounts, EntryWithData } from './entry';
 import { coalesce, decodeRecords, encodeEntries } from './records';
 
 export interface ApplyOptions {
@@ -29,18 +29,7 @@ export interface ApplyOptions {
 }
 
 /** What strata-box apply reports when it has written every entry. */
-export interface ApplySummary {
-  entries: number;
-  dirs: number;
-  files: number;
-  symlinks: number;
-  hardlinks: number;
-  whiteouts: number;
-  opaques: number;
-  /** Device nodes and fifos made. */
-  nodes: number;
-  /** File data bytes written. */
-  bytes: number;
+export interface ApplySummary extends EntryCounts {
   /** Character and block devices that could not be made without privilege (rootless). */
   skippedDevices: number;
   /** xattrs the file system or our privilege refused (e.g. trusted.* or security.capability rootless). */

@@ -87,3 +87,18 @@ export function entryMtimeNs(entry: LayerEntry): bigint {
   const ns = Math.min(999_999_999, Math.round((entry.mtime - sec) * 1e9));
   return BigInt(sec) * NS_PER_SEC + BigInt(ns);
 }
+
+/** What strata-box apply and scan both count, per kind of entry. */
+export interface EntryCounts {
+  entries: number;
+  dirs: number;
+  files: number;
+  symlinks: number;
+  hardlinks: number;
+  whiteouts: number;
+  opaques: number;
+  /** Device nodes and fifos. */
+  nodes: number;
+  /** File data bytes. */
+  bytes: number;
+}

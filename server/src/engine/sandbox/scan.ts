@@ -3,7 +3,7 @@
 // mapped back to ids inside the container. The build engine writes a deterministic tar from them.
 import { StrataError } from '../errors';
 import { cancelled, failureFromExit, failureFromSummary, spawnBox } from './child';
-import type { EntryWithData } from './entry';
+import type { EntryCounts, EntryWithData } from './entry';
 import { decodeRecords } from './records';
 
 /** One line of a container's id mapping, as in /proc/PID/uid_map. */
@@ -30,16 +30,7 @@ export interface ScanOptions {
   where?: string;
 }
 
-export interface ScanSummary {
-  entries: number;
-  dirs: number;
-  files: number;
-  symlinks: number;
-  hardlinks: number;
-  whiteouts: number;
-  opaques: number;
-  nodes: number;
-  bytes: number;
+export interface ScanSummary extends EntryCounts {
   /** Sockets left in the upper dir, which a layer cannot hold. */
   skippedSockets: number;
   /** Entries whose host owner is outside the mapping (reported as 65534). */
