@@ -2,7 +2,6 @@
 // files for copy steps, unpacked trees), the sandbox (scan of an upper dir, containers). Everything
 // the build needs from them goes through this one object, so that a change in one of those APIs is
 // absorbed here.
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,7 +13,7 @@ import { workspaceEntries } from '../layer/workspace';
 import { diffIdOf, writeLayer } from '../layer/write';
 import { applyEntries, type ApplySummary } from '../sandbox/apply';
 import { scanUpperDir, type IdMapping } from '../sandbox/scan';
-import { writeFileAtomic } from '../store/fsutil';
+import { tempName, writeFileAtomic } from '../store/fsutil';
 import { ensureLayerTree, type LayerTreeMeta } from '../store/layer-trees';
 import type { Store } from '../store/store';
 import { runContainer } from './container';
@@ -29,11 +28,10 @@ export interface MadeLayer {
 
 const asRoot = () => process.getuid?.() === 0;
 
-/** The ids a rootless container maps, so that scan reports owners as the container saw them. */
-export function containerIdMaps(): { uidMap?: IdMapping[]; gidMap?: IdMapping[] } {
+/** The invoking user's subordinate id ranges, when newuidmap/newgidmap can use them. */
+export function subordinateRanges(): { uid: IdMapping; gid: IdMapping } | undefined {
   const uid = process.getuid?.() ?? 0;
-  const gid = process.getgid?.() ?? 0;
-  if (uid === 0) return {};
+  if (uid === 0) return undefined;
   const user = os.userInfo().username;
   const range = (file: string): { start: number; count: number } | undefined => {
     try {
@@ -47,27 +45,46 @@ export function containerIdMaps(): { uidMap?: IdMapping[]; gidMap?: IdMapping[] 
     }
     return undefined;
   };
-  const hasHelpers = ['/usr/bin/newuidmap', '/usr/bin/newgidmap'].every((p) => fs.existsSync(p));
-  const su = hasHelpers ? range('/etc/subuid') : undefined;
-  const sg = hasHelpers ? range('/etc/subgid') : undefined;
+  if (!['/usr/bin/newuidmap', '/usr/bin/newgidmap'].every((p) => fs.existsSync(p))) return undefined;
+  const su = range('/etc/subuid');
+  const sg = range('/etc/subgid');
+  if (!su || !sg) return undefined;
+  // strata-box maps min(uid count, gid count, 65535) ids of both (native/src/idmap.c).
+  const count = Math.min(su.count, sg.count, 65535);
   return {
-    uidMap: [
-      { inside: 0, outside: uid, count: 1 },
-      ...(su ? [{ inside: 1, outside: su.start, count: Math.min(su.count, 65535) }] : []),
-    ],
-    gidMap: [
-      { inside: 0, outside: gid, count: 1 },
-      ...(sg ? [{ inside: 1, outside: sg.start, count: Math.min(sg.count, 65535) }] : []),
-    ],
+    uid: { inside: 1, outside: su.start, count },
+    gid: { inside: 1, outside: sg.start, count },
+  };
+}
+
+/** The ids a rootless container maps, so that scan reports owners as the container saw them. */
+export function containerIdMaps(): { uidMap?: IdMapping[]; gidMap?: IdMapping[] } {
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  if (uid === 0) return {};
+  const range = subordinateRanges();
+  return {
+    uidMap: [{ inside: 0, outside: uid, count: 1 }, ...(range ? [range.uid] : [])],
+    gidMap: [{ inside: 0, outside: gid, count: 1 }, ...(range ? [range.gid] : [])],
   };
 }
 
 /**
- * strata-box maps container root to the invoking user alone, root included (0 -> 0). Files of a
- * layer owned by other ids (e.g. apt's `_apt`) are then unmapped inside the container, and
- * container root cannot open a `drwx------ _apt` folder. Rootless unpacking cannot set owners
- * anyway, so every tree is owned by the invoking user; as root, the build unpacks the same way, so
- * that root and unprivileged builds see the same trees and produce the same layers.
+ * How a build step's upper dir is scanned. With a subordinate range, files a step gave to other
+ * ids (a `chmod 700` folder of `_apt`) belong to host ids the user cannot read as itself: the scan
+ * then runs inside a user namespace with the container's mapping (strata-box scan --userns).
+ */
+function stepScanOptions(): { userns?: boolean; uidMap?: IdMapping[]; gidMap?: IdMapping[] } {
+  return subordinateRanges() ? { userns: true } : containerIdMaps();
+}
+
+/**
+ * The ownership rule of every layer Strata makes (build/README.md "Same layers for every user"):
+ * owner and group 0. A single-id container (root's, or a user's without a subuid range) can give
+ * a file no other owner (--fakeroot makes chown succeed without effect), so recording the owners a
+ * range user's container really set would give that user different diff_ids from everyone else,
+ * and a lock made by one collaborator would show drift for another. Unpacked trees are owned by
+ * 0 for the same reason: every user's step sees the same lower layers.
  */
 async function* ownedByRoot<T extends { entry: { uid: number; gid: number } }>(
   entries: AsyncIterable<T>,
@@ -90,7 +107,7 @@ async function installTree(
   try {
     const again = store.layerTree(id);
     if (again) return again;
-    const tmp = path.join(store.paths.tmp, `tree-${id.hex.slice(0, 16)}-${randomBytes(4).toString('hex')}`);
+    const tmp = path.join(store.paths.tmp, tempName('tree'));
     fs.mkdirSync(tmp, { mode: 0o755 });
     try {
       const summary = await fill(tmp);
@@ -160,8 +177,10 @@ export const ports = {
     options: { epoch: number; where: string; signal?: AbortSignal },
   ): Promise<MadeLayer> {
     const scan = () =>
-      withoutVolatile(
-        scanUpperDir(upper, { signal: options.signal, where: options.where, ...containerIdMaps() }),
+      ownedByRoot(
+        withoutVolatile(
+          scanUpperDir(upper, { signal: options.signal, where: options.where, ...stepScanOptions() }),
+        ),
       );
     const written = await writeLayer(store, scan(), {
       epoch: options.epoch,

@@ -1,0 +1,186 @@
+// The same spec gives the same layers for every user (build/README.md "Same layers for every
+// user"): root (0 -> 0), a single-id user (container root = the user, --fakeroot) and a user with a
+// subordinate id range (ids 0-65535 mapped through newuidmap) build it, each in a fresh
+// STRATA_HOME, and get equal diff_ids and manifest digests; each then runs a workload in it.
+// Switching users needs root: the root pass of the build suite compares the three users; the
+// rootless pass (test/run-all.ts runs this suite again as strata-test) checks its own build against
+// the rule that makes them equal (every owner 0) and against a second fresh build.
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseDigest } from '../../server/src/engine/digest';
+import { readLayer } from '../../server/src/engine/layer/read';
+import type { LayerEntry } from '../../server/src/engine/sandbox/entry';
+import { openStore } from '../../server/src/engine/store/store';
+import {
+  cliBundle,
+  ensureTestUsers,
+  isRoot,
+  makeTempDir,
+  RANGE_USER,
+  removeTree,
+  requirePrerequisites,
+  runCli,
+  SINGLE_ID_USER,
+  strataBox,
+} from '../support';
+import { cliEnv, lockDigests, ok, writeSpec } from './helpers';
+
+const SPEC = `strata: 1
+name: crossuser
+from: docker.io/library/busybox:latest
+steps:
+  - run: |
+      mkdir -p /data/private /srv/deep/er
+      echo hello > /data/hello.txt
+      chown 42:42 /data/hello.txt
+      chown 1000:100 /srv/deep
+      echo secret > /data/private/secret.txt
+      chown 7:7 /data/private/secret.txt /data/private
+      chmod 700 /data/private
+      chmod 4755 /data/hello.txt
+      ln -s /data/hello.txt /srv/link
+      rm /bin/vi
+  - copy: { src: ./files, dest: /opt/files }
+  - run: cat /opt/files/a.txt > /data/copied.txt && chown 65534:65534 /data/copied.txt
+workloads:
+  check:
+    command: [sh, -c, 'cat /data/hello.txt /data/private/secret.txt /data/copied.txt; readlink /srv/link; test ! -e /bin/vi && echo no-vi']
+`;
+
+interface UserBuild {
+  who: string;
+  home: string;
+  dir: string;
+  diffIds: string[];
+  manifest: string;
+}
+
+/** A workspace with the spec and its copy source, owned by `user` (it writes strata.lock there). */
+function makeWorkspace(root: string, user?: string): { home: string; dir: string } {
+  const home = path.join(root, 'home');
+  const dir = path.join(root, 'ws');
+  fs.mkdirSync(home);
+  writeSpec(dir, SPEC);
+  fs.mkdirSync(path.join(dir, 'files'));
+  fs.writeFileSync(path.join(dir, 'files', 'a.txt'), 'copied content\n', { mode: 0o644 });
+  fs.chmodSync(path.join(dir, 'files', 'a.txt'), 0o644);
+  fs.chmodSync(root, 0o755);
+  if (user) execFileSync('chown', ['-R', `${user}:${user}`, home, dir]);
+  return { home, dir };
+}
+
+async function buildAs(root: string, user?: string): Promise<UserBuild> {
+  const { home, dir } = makeWorkspace(root, user);
+  const env = await cliEnv(home);
+  const r = await runCli(['build', '--json'], { env, cwd: dir, user, timeoutMs: 300000 });
+  ok(r, `build as ${user ?? 'the invoking user'}`);
+  const { diffIds, manifest } = lockDigests(fs.readFileSync(path.join(dir, 'strata.lock'), 'utf8'));
+  return { who: user ?? 'self', home, dir, diffIds, manifest };
+}
+
+async function runCheck(b: UserBuild, user?: string): Promise<void> {
+  const r = await runCli(['run', 'check'], {
+    env: await cliEnv(b.home),
+    cwd: b.dir,
+    user,
+    timeoutMs: 120000,
+  });
+  ok(r, `run as ${b.who}`);
+  assert.equal(
+    r.stdout,
+    'hello\nsecret\ncopied content\n/data/hello.txt\nno-vi\n',
+    `workload output as ${b.who}`,
+  );
+}
+
+/** The entries of the build's step layers (the base layer excluded), read from the blob. */
+async function stepEntries(b: UserBuild): Promise<LayerEntry[]> {
+  const store = openStore(b.home);
+  const lock = fs.readFileSync(path.join(b.dir, 'strata.lock'), 'utf8');
+  const steps = lock.slice(lock.indexOf('\nsteps:'));
+  const layers = [...steps.matchAll(/digest: (sha256:[0-9a-f]{64}), diffId: (sha256:[0-9a-f]{64})/g)];
+  assert.equal(layers.length, 3, `three step layers in the lock:\n${lock}`);
+  const out: LayerEntry[] = [];
+  for (const [, digest, diffId] of layers) {
+    const d = parseDigest(digest!);
+    for await (const e of readLayer(store.openBlob(d), {
+      compression: 'gzip',
+      where: `layer ${digest}`,
+      digest: d,
+      diffId: parseDigest(diffId!),
+    }))
+      out.push(e.entry);
+  }
+  return out;
+}
+
+/** The ownership rule: every entry 0:0; modes, links and deletions as the steps made them. */
+function assertLayerRule(entries: LayerEntry[], who: string): void {
+  const owned = entries.filter((e) => e.uid !== 0 || e.gid !== 0).map((e) => `${e.path} ${e.uid}:${e.gid}`);
+  assert.deepEqual(owned, [], `every owner is 0:0 in ${who}'s layers`);
+  const byPath = new Map(entries.map((e) => [e.path, e]));
+  assert.equal(byPath.get('data/private')?.mode, 0o700, 'chmod 700 kept');
+  assert.equal(byPath.get('data/hello.txt')?.mode, 0o4755, 'setuid bit kept');
+  assert.equal(byPath.get('srv/link')?.linkname, '/data/hello.txt');
+  assert.equal(byPath.get('bin/vi')?.type, 'whiteout', 'the deleted base file is a whiteout');
+  assert.equal(byPath.get('opt/files/a.txt')?.type, 'file');
+}
+
+describe('build: the same layers for every user', function () {
+  before(function () {
+    requirePrerequisites(this, {
+      commands: ['docker-registry', 'skopeo', 'umoci', 'newuidmap'],
+      files: [cliBundle, strataBox],
+    });
+  });
+  const roots: string[] = [];
+  afterEach(() => {
+    if (!process.env.STRATA_TEST_KEEP) for (const r of roots.splice(0)) removeTree(r);
+  });
+  const tempRoot = (tag: string) => {
+    const r = makeTempDir(`cross-${tag}`);
+    roots.push(r);
+    return r;
+  };
+
+  it('root, a single-id user and a subuid-range user get identical diff_ids and manifest, and each runs the workload', async function () {
+    if (!isRoot()) {
+      // The rootless pass: the comparison across users needs root to switch users; this user checks
+      // its own build against the rule and against a second fresh store instead.
+      const a = await buildAs(tempRoot('self-a'));
+      const b = await buildAs(tempRoot('self-b'));
+      assert.deepEqual(b.diffIds, a.diffIds, 'a fresh store gives the same diff_ids');
+      assert.equal(b.manifest, a.manifest);
+      assertLayerRule(await stepEntries(a), 'this user');
+      await runCheck(a);
+      return;
+    }
+    ensureTestUsers();
+    const builds = [
+      await buildAs(tempRoot('root')),
+      await buildAs(tempRoot('single'), SINGLE_ID_USER),
+      await buildAs(tempRoot('range'), RANGE_USER),
+    ];
+    for (const b of builds.slice(1)) {
+      assert.deepEqual(b.diffIds, builds[0]!.diffIds, `${b.who}'s diff_ids equal root's`);
+      assert.equal(b.manifest, builds[0]!.manifest, `${b.who}'s manifest digest equals root's`);
+    }
+    assert.equal(builds[0]!.diffIds.length, 4, 'base layer and three steps');
+    assertLayerRule(await stepEntries(builds[2]!), RANGE_USER);
+
+    // The range user's containers really map the range (else this test would prove nothing).
+    const map = await runCli(['run', '--image', 'strata/crossuser', '--', 'cat', '/proc/self/uid_map'], {
+      env: await cliEnv(builds[2]!.home),
+      cwd: builds[2]!.dir,
+      user: RANGE_USER,
+    });
+    ok(map, 'uid_map as the range user');
+    assert.equal(map.stdout.trim().split('\n').length, 2, `two lines (own id and the range):\n${map.stdout}`);
+
+    await runCheck(builds[0]!);
+    await runCheck(builds[1]!, SINGLE_ID_USER);
+    await runCheck(builds[2]!, RANGE_USER);
+  });
+});
