@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { isatty } from 'node:tty';
 import { resolveSpecPath } from '../../engine/build';
 import { StrataError } from '../../engine/errors';
+import { currentInvocation } from '../../engine/plan';
 import { runEnvironment } from '../../engine/run/run';
 import type { CliIO, Command } from '../command';
 import { ProgressRenderer } from '../progress';
@@ -82,6 +83,11 @@ export async function runCli(args: string[], io: CliIO, shell: boolean): Promise
     io.env,
   );
   let building = false;
+  // A plan for the native front end (engine/plan): spec runs without --json or --locked.
+  const inv =
+    !shell && !image && !flags.has('--json') && !flags.has('--locked')
+      ? currentInvocation(io.env, io.cwd)
+      : undefined;
   try {
     const outcome = await runEnvironment({
       ...(spec !== undefined || !image ? { specPath: resolveSpecPath(spec, io.cwd) } : {}),
@@ -92,6 +98,7 @@ export async function runCli(args: string[], io: CliIO, shell: boolean): Promise
       tty,
       ...(net ? { network: net as 'none' | 'host' } : {}),
       shell,
+      ...(inv ? { plan: inv } : {}),
       signal: io.signal,
       env: io.env,
       cwd: io.cwd,

@@ -48,7 +48,7 @@ export const runsCommand: Command = {
           .join(' ')}`,
         `  host      ${r.host.kernel}, ${r.host.cpu.count} x ${r.host.cpu.model}`,
         `  started   ${r.startedAt}   ended ${r.endedAt}   (${formatMs(r.durationMs)})`,
-        `  exit      ${r.exit.code}${r.exit.signal ? ` (${r.exit.signal})` : ''}${r.exit.oomKilled ? ' (out of memory)' : ''}`,
+        `  exit      ${r.exit.code}${r.exit.signal ? ` (${r.exit.signal})` : ''}${r.exit.oomKilled ? ' (out of memory)' : ''}${r.exit.interrupted ? ` (interrupted by ${r.exit.interrupted})` : ''}`,
         ...(r.rusage
           ? [
               `  usage     user ${r.rusage.userCpuMs} ms, system ${r.rusage.systemCpuMs} ms, max RSS ${r.rusage.maxRssKiB} KiB`,

@@ -60,6 +60,8 @@ export interface BuildResult {
   layers: BuiltLayer[];
   lockPath: string;
   lockStatus: LockWriteStatus;
+  /** The cache key of each step (a cached rebuild reads these entries; engine/plan checks them). */
+  cacheKeys: string[];
   /** Steps run and taken from the cache. */
   ran: number;
   cached: number;
@@ -282,6 +284,7 @@ async function buildWith(
     ],
     lockPath,
     lockStatus,
+    cacheKeys: outcomes.map((o) => o.key),
     ran,
     cached,
     ...(report ? { report } : {}),

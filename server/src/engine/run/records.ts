@@ -24,7 +24,8 @@ export interface RunRecord {
   startedAt: string;
   endedAt: string;
   durationMs: number;
-  exit: { code: number; signal?: string; oomKilled?: boolean };
+  /** `interrupted`: the run was stopped by Ctrl-C or SIGTERM to strata (the signal's name; code 130). */
+  exit: { code: number; signal?: string; oomKilled?: boolean; interrupted?: string };
   rusage?: { userCpuMs?: number; systemCpuMs?: number; maxRssKiB?: number };
   /** Every file under the workload's declared outputs, relative to the spec's folder. */
   outputs: { path: string; size: number; sha256: string }[];

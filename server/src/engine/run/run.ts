@@ -4,8 +4,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildEnvironment, type BuildOptions } from '../build/build';
-import { runContainer, type Bind } from '../build/container';
+import { buildEnvironment, type BuildOptions, type BuildResult } from '../build/build';
+import { runContainer, type Bind, type ContainerResult } from '../build/container';
 import type { BuildEvent } from '../build/events';
 import {
   formatPos,
@@ -22,6 +22,8 @@ import { StrataError } from '../errors';
 import { lockPathFor } from '../lock/format';
 import { parseImageRef, formatImageRef } from '../image/ref';
 import { openStore, type ResolvedImage, type Store } from '../store/store';
+import type { Invocation } from '../plan';
+import { runPlanStart, saveRunPlan, type RunPlanStart } from './plan-hook';
 import { hashOutputs } from './outputs';
 import { hostFacts, newRunId, writeRunRecord, type RunRecord } from './records';
 import { chooseWorkload } from './workload';
@@ -48,6 +50,8 @@ export interface RunRequest {
   onWarning?: (message: string) => void;
   /** What a shell runs: /bin/bash if the image has it, else /bin/sh. */
   shell?: boolean;
+  /** The CLI invocation: a plan is left for the native front end to replay it (engine/plan). */
+  plan?: Invocation;
 }
 
 export interface RunOutcome {
@@ -81,9 +85,10 @@ function bindsFor(spec: EnvironmentSpec): Bind[] {
 async function imageForSpec(
   req: RunRequest,
   store: Store,
-): Promise<{ spec: EnvironmentSpec; image: ResolvedImage }> {
+): Promise<{ spec: EnvironmentSpec; image: ResolvedImage; built: BuildResult; plan?: RunPlanStart }> {
   const loaded = loadSpec(path.resolve(req.specPath!), req.cwd);
   const { spec } = loaded;
+  const plan = req.plan && !req.shell && !req.locked ? runPlanStart(req.plan, spec, store.home) : undefined;
   const options: BuildOptions = {
     loaded,
     locked: req.locked,
@@ -100,7 +105,12 @@ async function imageForSpec(
       `the locked rebuild of ${spec.file} drifted from strata.lock; not running it`,
       'run `strata verify` for the files that differ',
     );
-  return { spec, image: { ...(await store.resolveImage(built.manifestDigest)), name: built.image } };
+  return {
+    spec,
+    image: { ...(await store.resolveImage(built.manifestDigest)), name: built.image },
+    built,
+    ...(plan ? { plan } : {}),
+  };
 }
 
 async function imageByRef(ref: string, store: Store, req: RunRequest): Promise<ResolvedImage> {
@@ -144,8 +154,10 @@ export async function runEnvironment(req: RunRequest): Promise<RunOutcome> {
   const store = openStore(req.home ?? (req.env ?? process.env).STRATA_HOME);
   let spec: EnvironmentSpec | undefined;
   let image: ResolvedImage;
+  let built: BuildResult | undefined;
+  let plan: RunPlanStart | undefined;
   if (req.image) image = await imageByRef(req.image, store, req);
-  else ({ spec, image } = await imageForSpec(req, store));
+  else ({ spec, image, built, plan } = await imageForSpec(req, store));
 
   const workload: WorkloadDef | undefined =
     spec && !req.shell ? chooseWorkload(spec, req.workload, req.command) : undefined;
@@ -186,25 +198,31 @@ export async function runEnvironment(req: RunRequest): Promise<RunOutcome> {
   const dir = path.join(store.paths.tmp, `run-${id}-${randomBytes(2).toString('hex')}`);
   fs.mkdirSync(path.join(dir, 'upper'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'work'));
+  const container = {
+    lowers,
+    upper: path.join(dir, 'upper'),
+    work: path.join(dir, 'work'),
+    env,
+    cwd,
+    network,
+    fakeroot: false,
+    argv,
+    binds,
+    tty: !!req.tty,
+    resources,
+  };
+  // The plan's inputs are compared again before the container can change any of them.
+  const confirmed = plan && built && plan.confirm(built, lowers, binds);
   const release = await store.lease([image.digest]);
   const startedAt = new Date();
-  let result;
+  let result: ContainerResult | undefined;
+  let interrupted: StrataError | undefined;
   try {
-    result = await runContainer({
-      lowers,
-      upper: path.join(dir, 'upper'),
-      work: path.join(dir, 'work'),
-      env,
-      cwd,
-      network,
-      fakeroot: false,
-      argv,
-      binds,
-      tty: !!req.tty,
-      resources,
-      signal: req.signal,
-      onWarning: req.onWarning,
-    });
+    result = await runContainer({ ...container, signal: req.signal, onWarning: req.onWarning });
+  } catch (e) {
+    // Ctrl-C (or SIGTERM) during the run: the run is still recorded, as interrupted.
+    if (!(e instanceof StrataError && e.code === 'CANCELLED' && req.signal?.aborted)) throw e;
+    interrupted = e;
   } finally {
     release();
     removeRunDir(dir);
@@ -213,6 +231,13 @@ export async function runEnvironment(req: RunRequest): Promise<RunOutcome> {
   // A command that cannot be executed (126/127) was already explained by strata-box on stderr.
 
   const lock = lockDigest(spec);
+  const exit: RunRecord['exit'] = result
+    ? {
+        code: result.code,
+        ...(result.signal ? { signal: `signal ${result.signal}` } : {}),
+        ...(result.oomKilled ? { oomKilled: true } : {}),
+      }
+    : { code: 130, interrupted: interruptingSignal(req.signal) };
   const record: RunRecord = {
     id,
     ...(spec ? { spec: spec.file } : {}),
@@ -229,18 +254,33 @@ export async function runEnvironment(req: RunRequest): Promise<RunOutcome> {
     startedAt: startedAt.toISOString(),
     endedAt: endedAt.toISOString(),
     durationMs: endedAt.getTime() - startedAt.getTime(),
-    exit: {
-      code: result.code,
-      ...(result.signal ? { signal: `signal ${result.signal}` } : {}),
-      ...(result.oomKilled ? { oomKilled: true } : {}),
-    },
-    rusage: {
-      userCpuMs: result.rusage.userCpuMs,
-      systemCpuMs: result.rusage.systemCpuMs,
-      maxRssKiB: result.rusage.maxRssKiB,
-    },
+    exit,
+    rusage: result
+      ? {
+          userCpuMs: result.rusage.userCpuMs,
+          systemCpuMs: result.rusage.systemCpuMs,
+          maxRssKiB: result.rusage.maxRssKiB,
+        }
+      : {},
     outputs: spec && workload ? await hashOutputs(spec.dir, workload.outputs) : [],
   };
   const recordFile = writeRunRecord(store.home, record);
-  return { exitCode: result.code, record, recordFile };
+  if (interrupted) throw interrupted;
+  if (plan && confirmed && spec)
+    saveRunPlan(plan, confirmed, {
+      home: store.home,
+      lease: image.digest.toString(),
+      container,
+      record,
+      specDir: spec.dir,
+      outputs: workload?.outputs ?? [],
+    });
+  return { exitCode: exit.code, record, recordFile };
+}
+
+/** The signal named in the abort reason (`cancelled by SIGINT`), else SIGINT. */
+function interruptingSignal(signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.reason;
+  const text = reason instanceof Error ? reason.message : String(reason ?? '');
+  return /\bSIG[A-Z0-9]+\b/.exec(text)?.[0] ?? 'SIGINT';
 }
