@@ -9,19 +9,22 @@ import { parseArgs } from './pull';
 export const fsckCommand: Command = {
   name: 'fsck',
   summary: 'check the store: re-hash blobs, follow references, check layer trees',
-  usage: `usage: strata fsck [--repair] [--json]
+  usage: `usage: strata fsck [--deep] [--repair] [--json]
 
 Re-hashes every blob of the store ($STRATA_HOME), follows every reference from the named images,
-the build cache and running containers, checks every unpacked layer against what was unpacked, and
-lists leftovers of interrupted pulls and builds (stale: harmless, removed by gc or --repair).
-Exits 1 when something is broken.
+the build cache and running containers, checks every unpacked layer against what was recorded
+when it was unpacked (its files' names, types, modes, sizes, times and link targets: a file edited,
+chmod-ed, added or removed shows), and lists leftovers of interrupted pulls and builds (stale:
+harmless, removed by gc or --repair). Exits 1 when something is broken.
 
+  --deep     also hash every file of every unpacked layer and compare it with the layer blob
+             (reads everything; finds an edit that put the old time back)
   --repair   remove what is broken: corrupt blobs, names and cache entries whose content is
              missing or corrupt, altered or incomplete layer trees, stale temp files (pull or
              build again to bring content back); waits for running pulls and builds
   --json     print each problem and the summary as JSON lines`,
   async run(args, io) {
-    const { flags, positional } = parseArgs(args, 'fsck', [], ['--json', '--repair']);
+    const { flags, positional } = parseArgs(args, 'fsck', [], ['--json', '--repair', '--deep']);
     if (positional.length)
       throw new StrataError('USAGE', 'strata fsck takes no arguments', "see 'strata fsck --help'");
     const json = flags.has('--json');
@@ -30,6 +33,7 @@ Exits 1 when something is broken.
     const tty = io.stderr.isTTY === true && !json;
     const report = await fsck(store, {
       repair,
+      deep: flags.has('--deep'),
       signal: io.signal,
       onWait: (m) => io.stderr.write(`strata fsck: ${m}\n`),
       onProgress: tty

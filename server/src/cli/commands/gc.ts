@@ -15,8 +15,12 @@ export const gcCommand: Command = {
 
 Removes from the store ($STRATA_HOME) every blob and unpacked layer that no named image, build
 cache entry or running container reaches, and temp files left by processes that are gone (a pull
-or build killed halfway). Waits for running pulls and builds to finish, and makes new ones wait.
-Stops without removing anything when a named image cannot be read: run 'strata fsck' then.
+or build killed halfway). Also: temp entries that name no process once a day old (partial
+downloads), scratch dirs of runs that crashed (an hour old, older than every running container),
+copy steps' remembered content digests whose source folder is gone, and build logs beyond the
+last two of each image (all of them a day after the image is gone). Waits for running pulls and
+builds to finish, and makes new ones wait. Stops without removing anything when a named image
+cannot be read: run 'strata fsck' then.
 
   --dry-run   only report what would be removed
   --json      print the report as JSON`,
@@ -38,7 +42,7 @@ Stops without removing anything when a named image cannot be read: run 'strata f
     else {
       const verb = flags.has('--dry-run') ? 'would remove' : 'removed';
       io.stdout.write(
-        `${verb} ${report.removedBlobs} blobs, ${report.removedTrees} layer trees, ${report.removedTemp} temp entries (${formatBytes(report.freedBytes)}); kept ${report.keptBlobs} blobs, ${report.keptTrees} layer trees\n`,
+        `${verb} ${report.removedBlobs} blobs, ${report.removedTrees} layer trees, ${report.removedTemp} temp entries, ${report.removedCopyDigests} copy digests, ${report.removedLogs} build logs (${formatBytes(report.freedBytes)}); kept ${report.keptBlobs} blobs, ${report.keptTrees} layer trees\n`,
       );
     }
     return 0;

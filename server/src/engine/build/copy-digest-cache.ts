@@ -6,7 +6,8 @@
 // and the old mtime put back (`touch -d`, `utimes`) still moves ctime, a replaced file gets a new
 // inode. Timestamps are only as fine as the kernel's clock tick, so a file changed within the
 // tick after it was hashed could keep all of them: as git does with "racily clean" entries, a
-// fingerprint holding a time within RACY_NS of now is not kept.
+// fingerprint holding a time within RACY_NS of now is not kept. Each entry names its source, so that
+// `strata gc` can remove the entries of sources that are gone (store/gc.ts).
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,6 +20,8 @@ const RACY_NS = 1_000_000_000n;
 interface Entry {
   fingerprint: string;
   digest: string;
+  /** The copy source (absolute): `strata gc` drops the entry once it is gone (store/gc.ts). */
+  source?: string;
 }
 
 function statLine(rel: string, st: fs.BigIntStats): string {
@@ -99,7 +102,7 @@ function readEntry(file: string): Entry | undefined {
       typeof e.digest === 'string' &&
       /^sha256:[0-9a-f]{64}$/.test(e.digest)
     )
-      return { fingerprint: e.fingerprint, digest: e.digest };
+      return { fingerprint: e.fingerprint, digest: e.digest, ...(e.source ? { source: e.source } : {}) };
   } catch {
     /* missing or damaged: hash again */
   }
@@ -137,6 +140,6 @@ export async function cachedCopyDigest(
   const digest = await compute();
   const nowNs = BigInt(Date.now()) * 1_000_000n;
   if (before && before.newestNs < nowNs - RACY_NS)
-    writeEntry(file, { fingerprint: before.fingerprint, digest });
+    writeEntry(file, { fingerprint: before.fingerprint, digest, source: path.resolve(root, src) });
   return digest;
 }

@@ -14,7 +14,7 @@ import { diffIdOf, writeLayer } from '../layer/write';
 import { applyEntries, type ApplySummary } from '../sandbox/apply';
 import { scanUpperDir, type IdMapping } from '../sandbox/scan';
 import { tempName, writeFileAtomic } from '../store/fsutil';
-import { ensureLayerTree, type LayerTreeMeta } from '../store/layer-trees';
+import { ensureLayerTree, treeListing, type LayerTreeMeta } from '../store/layer-trees';
 import type { Store } from '../store/store';
 import { runContainer } from './container';
 import { withoutVolatile } from './normalize';
@@ -116,6 +116,7 @@ async function installTree(
         digest,
         mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
         summary,
+        listing: treeListing(tmp),
       };
       writeFileAtomic(store.paths.layerMeta(id), JSON.stringify(meta, null, 2) + '\n');
       fs.renameSync(tmp, store.paths.layerTree(id));

@@ -1,16 +1,21 @@
 // `strata fsck`: re-hash every blob, follow every reference from the named images, the build cache
-// and live leases, check every layer tree against what apply recorded when it made it, and report
-// stale temp files. `--repair` (under the exclusive lock) removes what is broken: corrupt blobs,
+// and live leases, check every layer tree against what was recorded when it was made (entry counts,
+// and the digest of its listing: a file edited, chmod-ed, added or removed), with `--deep` also
+// every file's content against the layer blob, and report stale temp files. `--repair` (under the exclusive lock) removes what is broken: corrupt blobs,
 // names and cache entries whose content is missing, incomplete or altered trees, stale temp files.
 // Removing a corrupt blob makes the names that need it broken too; they are removed in the same run,
 // and a later pull or build brings the content back.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isDigest, parseDigest } from '../digest';
+import { StrataError } from '../errors';
+import { layerCompression } from '../image/media-types';
+import { readLayer } from '../layer/read';
 import { hashStoredBlob } from './blobs';
-import { staleTempEntries } from './gc';
+import { agedTempEntries, staleTempEntries } from './gc';
 import { readIndex, withoutName, writeIndex } from './image-index';
-import { LayerTreeMeta, removeTreeForce } from './layer-trees';
+import { LayerTreeMeta, listingComparable, removeTreeForce, treeListing } from './layer-trees';
 import type { WaitOptions } from './lock';
 import { markReachable, Problem } from './reach';
 import type { Store } from './store';
@@ -54,7 +59,13 @@ function countTree(root: string): { nonDirs: number; bytes: number } {
   return { nonDirs, bytes };
 }
 
-function checkTrees(store: Store, problems: Problem[], stale: Problem[]): number {
+function checkTrees(
+  store: Store,
+  problems: Problem[],
+  stale: Problem[],
+  deep: boolean,
+  deepTrees: { hex: string; meta: LayerTreeMeta }[],
+): number {
   let trees = 0;
   const names = new Set(fs.readdirSync(store.paths.layers));
   for (const name of names) {
@@ -85,20 +96,35 @@ function checkTrees(store: Store, problems: Problem[], stale: Problem[]): number
     }
     const s = meta.summary;
     const expected = s.files + s.symlinks + s.hardlinks + s.whiteouts + s.nodes;
-    const got = countTree(path.join(store.paths.layers, hex));
+    const dir = path.join(store.paths.layers, hex);
+    const got = countTree(dir);
     if (got.nonDirs !== expected || got.bytes !== s.bytes) {
       problems.push({
         message: `layer tree ${hex}: ${got.nonDirs} files and ${got.bytes} bytes on disk, ${expected} and ${s.bytes} when unpacked (altered)`,
         repair,
       });
+      continue;
     }
+    if (listingComparable(meta.listing) && treeListing(dir).digest !== meta.listing.digest) {
+      problems.push({
+        message: `layer tree ${hex}: a file's content, mode, type or link target changed since it was unpacked (altered)`,
+        repair,
+      });
+      continue;
+    }
+    if (deep) deepTrees.push({ hex, meta });
   }
   return trees;
 }
 
 export async function fsck(
   store: Store,
-  options: WaitOptions & { repair?: boolean; onProgress?: (done: number, total: number) => void } = {},
+  options: WaitOptions & {
+    repair?: boolean;
+    /** Also hash every file of every layer tree against its layer blob. */
+    deep?: boolean;
+    onProgress?: (done: number, total: number) => void;
+  } = {},
 ): Promise<FsckReport> {
   const run = async (): Promise<FsckReport> => {
     const problems: Problem[] = [];
@@ -130,10 +156,21 @@ export async function fsck(
     // A name or cache entry that reaches a corrupt blob is broken as well.
     if (corrupt.size) problems.push(...brokenByCorrupt(store, corrupt));
     const stale: Problem[] = [];
-    const trees = checkTrees(store, problems, stale);
+    const deepTrees: { hex: string; meta: LayerTreeMeta }[] = [];
+    const trees = checkTrees(store, problems, stale, !!options.deep, deepTrees);
+    for (const { hex, meta } of deepTrees) {
+      const p = await deepCheckTree(store, hex, meta, corrupt, options.signal);
+      if (p) problems.push(p);
+    }
     for (const name of staleTempEntries(store)) {
       stale.push({
         message: `tmp/${name}: left by a process that is gone`,
+        repair: { kind: 'temp', id: name },
+      });
+    }
+    for (const name of agedTempEntries(store)) {
+      stale.push({
+        message: `tmp/${name}: untouched for ${name.startsWith('run-') ? 'over an hour and no run holds it' : 'over a day'}`,
         repair: { kind: 'temp', id: name },
       });
     }
@@ -208,4 +245,98 @@ function repairAll(store: Store, problems: Problem[]): number {
     repaired++;
   }
   return repaired;
+}
+
+/** sha256 (hex) of every regular file (and hardlink) the layer blob leaves at each path. */
+async function expectedContents(
+  store: Store,
+  meta: LayerTreeMeta,
+  signal?: AbortSignal,
+): Promise<Map<string, string>> {
+  const digest = parseDigest(meta.digest, 'layer tree record');
+  const compression = layerCompression(meta.mediaType) ?? 'gzip';
+  const expected = new Map<string, string>();
+  const entries = readLayer(store.openBlob(digest), {
+    compression,
+    where: `layer ${digest}`,
+    digest,
+    diffId: parseDigest(meta.diffId, 'layer tree record'),
+  });
+  for await (const { entry, data } of entries) {
+    if (signal?.aborted) throw new StrataError('CANCELLED', 'fsck --deep cancelled');
+    if (entry.type === 'file') {
+      const h = createHash('sha256');
+      if (data instanceof Uint8Array) h.update(data);
+      else if (data) for await (const chunk of data) h.update(chunk);
+      expected.set(entry.path, h.digest('hex'));
+    } else if (entry.type === 'hardlink' && entry.linkname !== undefined) {
+      const target = expected.get(entry.linkname);
+      if (target) expected.set(entry.path, target);
+    } else if (entry.type !== 'opaque') expected.delete(entry.path);
+  }
+  return expected;
+}
+
+async function hashFile(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/**
+ * `fsck --deep` for one tree: every regular file on disk is hashed and compared with what the layer
+ * blob (itself verified by its digest) puts at that path; files only on disk or only in the blob
+ * count too. Whiteouts, folders and links are the cheap listing's business. A tree whose blob is
+ * corrupt or missing is not judged here (that problem is reported already).
+ */
+async function deepCheckTree(
+  store: Store,
+  hex: string,
+  meta: LayerTreeMeta,
+  corrupt: Set<string>,
+  signal?: AbortSignal,
+): Promise<Problem | undefined> {
+  if (!isDigest(meta.digest)) return undefined;
+  const blob = parseDigest(meta.digest);
+  if (corrupt.has(blob.hex) || !store.hasBlob(blob)) return undefined;
+  let expected: Map<string, string>;
+  try {
+    expected = await expectedContents(store, meta, signal);
+  } catch (e) {
+    if (e instanceof StrataError && e.code === 'CANCELLED') throw e;
+    return {
+      message: `layer tree ${hex}: its layer ${meta.digest} cannot be read to compare: ${(e as Error).message}`,
+    };
+  }
+  const differ: string[] = [];
+  const seen = new Set<string>();
+  const stack: [string, string][] = [[path.join(store.paths.layers, hex), '']];
+  while (stack.length) {
+    const [dir, prefix] = stack.pop()!;
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, e.name);
+      const rel = prefix ? `${prefix}/${e.name}` : e.name;
+      if (e.isDirectory()) stack.push([full, rel]);
+      if (!e.isFile()) continue;
+      seen.add(rel);
+      const want = expected.get(rel);
+      if (want === undefined) differ.push(`added ${rel}`);
+      else {
+        let got: string | undefined;
+        try {
+          got = await hashFile(full);
+        } catch {
+          got = undefined; // unreadable to us (mode 000 rootless): the listing covers its mode
+        }
+        if (got !== undefined && got !== want) differ.push(`changed ${rel}`);
+      }
+    }
+  }
+  for (const rel of expected.keys()) if (!seen.has(rel)) differ.push(`missing ${rel}`);
+  if (differ.length === 0) return undefined;
+  differ.sort();
+  return {
+    message: `layer tree ${hex}: ${differ.length} file(s) differ from layer ${meta.digest}: ${differ.slice(0, 5).join(', ')}${differ.length > 5 ? ', ...' : ''} (altered)`,
+    repair: { kind: 'tree', id: hex },
+  };
 }

@@ -21,6 +21,10 @@ export class StorePaths {
   readonly runs: string;
   readonly tmp: string;
   readonly locks: string;
+  /** Copy steps' content digests with the stat fingerprint they came from (build/copy-digest-cache.ts). */
+  readonly copyContent: string;
+  /** Build logs: NAME.log and the one before as NAME.log.1 (build/log.ts). */
+  readonly logs: string;
 
   constructor(readonly home: string) {
     this.oci = path.join(home, 'oci');
@@ -32,6 +36,8 @@ export class StorePaths {
     this.runs = path.join(home, 'runs');
     this.tmp = path.join(home, 'tmp');
     this.locks = path.join(home, 'tmp', 'locks');
+    this.copyContent = path.join(home, 'cache', 'copy-content');
+    this.logs = path.join(home, 'logs');
   }
 
   blob(d: Digest): string {
