@@ -10,6 +10,7 @@ enum chan_msg {
   MSG_SETUP_FAILED, /* value: strata-box exit code of a failure in the workload before exec */
   MSG_EXITED,      /* value: the workload's wait status */
   MSG_TTY,         /* carries the pty master fd */
+  MSG_EXEC_REFUSED, /* the exec led to strata-box's own binary (CVE-2019-5736); it was killed */
 };
 
 struct chan_message {

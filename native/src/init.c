@@ -13,14 +13,17 @@
 #include <string.h>
 #include <grp.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "caps.h"
 #include "channel.h"
+#include "execguard.h"
 #include "inroot.h"
 #include "mounts.h"
+#include "phase.h"
 #include "ns.h"
 #include "seccomp.h"
 #include "tty.h"
@@ -94,7 +97,7 @@ static void report_setup_failure(int code) {
 
 /* The workload child: everything here happens after fork and before exec. */
 static __attribute__((noreturn)) void exec_workload(const struct run_options *o, const struct id_mapping *map,
-                                                    int root_fd, const char *slave, int exec_pipe) {
+                                                    int root_fd, const char *slave, int exec_pipe, bool guard_exec) {
   exec_pipe_fd = exec_pipe;
   g_on_die = report_setup_failure;
   /* Default dispositions and an empty mask, as a freshly started program expects: strata-box
@@ -115,6 +118,8 @@ static __attribute__((noreturn)) void exec_workload(const struct run_options *o,
    * init learns that exec succeeded) and the status fd. */
   if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) die_errno(EXIT_HARDEN, "mark fds close-on-exec");
   environ = workload_env(o);
+  PHASE("workload: exec");
+  if (guard_exec) execguard_arm();
   execvp(o->argv[0], o->argv);
   int err = errno;
   (void)write_all(exec_pipe, &err, sizeof err);
@@ -145,18 +150,28 @@ static int supervise_workload(pid_t workload) {
     }
     int status;
     pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+      /* Only a traced workload reports stops: its exec failed before the guard detached it, and a
+       * signal stopped it on its way out. Let the signal through. */
+      if (WIFSTOPPED(status)) {
+        ptrace(PTRACE_CONT, pid, NULL, (void *)(long)WSTOPSIG(status));
+        continue;
+      }
       if (pid == workload) return status;
+    }
   }
 }
 
-void init_main(struct run_options *o, const struct id_mapping *map, int chan) {
+void init_main(struct run_options *o, const struct id_mapping *map, int chan, bool guard_exec) {
   /* If the supervisor dies, so does the container (and with pid 1, the whole namespace). */
+  PHASE("init: start");
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   struct chan_message m;
   if (chan_recv(chan, &m, NULL) != 1 || m.type != MSG_GO) _exit(EXIT_INTERNAL); /* supervisor reported */
-  /* Non-dumpable: the files of /proc/1 then belongs to the host's root and cannot be opened from inside,
-   * /proc/1/exe included (a second guard for CVE-2019-5736, besides the sealed memfd). */
+  /* Non-dumpable: the files of /proc/1 then belong to the host's root and cannot be opened from inside,
+   * /proc/1/exe included (CVE-2019-5736; the workload child inherits it until its exec, which
+   * execguard.c checks). */
+  PHASE("init: go received");
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (unshare(CLONE_NEWCGROUP) < 0) die_errno(EXIT_NAMESPACE, "create the cgroup namespace");
 
@@ -165,13 +180,17 @@ void init_main(struct run_options *o, const struct id_mapping *map, int chan) {
   mounts_open_host_paths(o);
   struct mount_state ms = {.root_fd = -1, .single_id = map->single};
   mounts_make_root(o, &ms);
+  PHASE("init: root mounted");
   mounts_api_filesystems(o, &ms);
+  PHASE("init: /proc, /dev, /sys, masks mounted");
   mounts_user_mounts(o, &ms);
   mounts_host_network_files(o, &ms);
   mounts_finish_root(o, &ms);
   ns_set_hostname(o->hostname);
   if (!o->net_host) ns_loopback_up();
+  PHASE("init: binds, host name, loopback done");
   mounts_pivot_root(&ms);
+  PHASE("init: pivot_root done");
 
   char slave[64] = "";
   if (o->tty) {
@@ -184,12 +203,13 @@ void init_main(struct run_options *o, const struct id_mapping *map, int chan) {
 
   int exec_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) < 0) die_errno(EXIT_INTERNAL, "pipe");
+  PHASE("init: fork workload");
   pid_t workload = fork();
   if (workload < 0) die_errno(EXIT_INTERNAL, "fork the workload");
   if (workload == 0) {
     close(exec_pipe[0]);
     close(chan);
-    exec_workload(o, map, ms.root_fd, slave, exec_pipe[1]);
+    exec_workload(o, map, ms.root_fd, slave, exec_pipe[1], guard_exec);
   }
   close(exec_pipe[1]);
   int err = 0;
@@ -197,12 +217,34 @@ void init_main(struct run_options *o, const struct id_mapping *map, int chan) {
   do n = read(exec_pipe[0], &err, sizeof err);
   while (n < 0 && errno == EINTR);
   close(exec_pipe[0]);
-  if (n != (ssize_t)sizeof err) chan_send(chan, MSG_STARTED, 0, -1);
-  else if (err < 0) chan_send(chan, MSG_SETUP_FAILED, -err, -1);
-  else chan_send(chan, MSG_EXEC_FAILED, err, -1);
+  int status = 0;
+  bool reaped = false;
+  if (n != (ssize_t)sizeof err) {
+    /* The exec succeeded (the pipe closed with it). */
+    PHASE("init: exec confirmed");
+    enum exec_guard_result g = guard_exec ? execguard_check(workload, &status) : GUARD_RUNNING;
+    if (g == GUARD_REFUSED) {
+      fprintf(stderr,
+              "strata-box: refusing to run '%s': it executed strata-box's own binary, which the container could "
+              "then overwrite through /proc/PID/exe (CVE-2019-5736)\n",
+              o->argv[0]);
+      chan_send(chan, MSG_EXEC_REFUSED, 0, -1);
+      mounts_remove_created(&ms, o->read_only);
+      _exit(EXIT_CANNOT_EXECUTE);
+    }
+    reaped = g == GUARD_ENDED;
+    PHASE("init: exec guard done");
+    chan_send(chan, MSG_STARTED, 0, -1);
+  } else if (err < 0) {
+    chan_send(chan, MSG_SETUP_FAILED, -err, -1);
+  } else {
+    chan_send(chan, MSG_EXEC_FAILED, err, -1);
+  }
 
-  int status = supervise_workload(workload);
+  if (!reaped) status = supervise_workload(workload);
+  PHASE("init: workload reaped");
   mounts_remove_created(&ms, o->read_only);
   chan_send(chan, MSG_EXITED, status, -1);
+  PHASE("init: exit");
   _exit(exit_code_of(status));
 }

@@ -4,6 +4,7 @@
 #define STRATA_INIT_H
 
 #include <signal.h>
+#include <stdbool.h>
 
 #include "run.h"
 
@@ -11,6 +12,7 @@
  * handle themselves); blocked in both, waited for synchronously. */
 void init_signal_set(sigset_t *set);
 
-__attribute__((noreturn)) void init_main(struct run_options *o, const struct id_mapping *map, int chan);
+__attribute__((noreturn)) void init_main(struct run_options *o, const struct id_mapping *map, int chan,
+                                                bool guard_exec);
 
 #endif

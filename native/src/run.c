@@ -21,7 +21,8 @@
 #include "init.h"
 #include "mounts.h"
 #include "ns.h"
-#include "selfexec.h"
+#include "phase.h"
+#include "execguard.h"
 #include "status.h"
 #include "tty.h"
 #include "util.h"
@@ -94,6 +95,7 @@ static void on_message(struct supervisor *s) {
   }
   switch (m.type) {
   case MSG_STARTED:
+    PHASE("supervisor: started received");
     s->started = true;
     status_started(s->init);
     break;
@@ -102,6 +104,16 @@ static void on_message(struct supervisor *s) {
     char msg[512];
     snprintf(msg, sizeof msg, "cannot execute '%s': %s", s->o->argv[0], strerror(m.value));
     status_error(m.value == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE, msg); /* stderr has it already */
+    break;
+  }
+  case MSG_EXEC_REFUSED: {
+    s->exec_errno = EPERM;
+    char msg[512];
+    snprintf(msg, sizeof msg,
+             "refusing to run '%s': it executed strata-box's own binary, which the container could then overwrite "
+             "(CVE-2019-5736)",
+             s->o->argv[0]);
+    status_error(EXIT_CANNOT_EXECUTE, msg); /* stderr has it already */
     break;
   }
   case MSG_SETUP_FAILED:
@@ -202,11 +214,14 @@ static int finish(struct supervisor *s, struct cgroup *cg) {
 
 int run_main(int argc, char **argv) {
   /* argv[0] is strata-box, argv[1] "run". */
+  PHASE("supervisor: main");
   struct run_options o;
   run_parse_args(argc - 1, argv + 1, &o);
   struct id_mapping map;
   idmap_choose(&map);
-  selfexec_ensure_sealed(argv, &map); /* before any namespace exists */
+  PHASE("supervisor: options parsed, id mapping chosen");
+  bool guard_exec = execguard_choose(argv, &map); /* before any namespace exists */
+  PHASE("supervisor: exec guard chosen");
   signal(SIGPIPE, SIG_IGN);
 
   if (!idmap_uid_mapped(&map, o.uid) || !idmap_uid_mapped(&map, (uid_t)o.gid))
@@ -232,21 +247,27 @@ int run_main(int argc, char **argv) {
   if (getppid() != parent) kill(getpid(), SIGTERM); /* the parent died before prctl took effect */
 
   struct supervisor s = {.o = &o, .chan = sv[0], .tty = {.master = -1}, .started_ms = now_ms()};
+  PHASE("supervisor: cgroup, channel and signals ready");
   s.init = ns_clone_container(o.net_host);
   if (s.init == 0) {
     g_on_die = NULL; /* the cgroup and the terminal belong to the supervisor */
     close(sv[0]);
     close(sigfd);
-    init_main(&o, &map, sv[1]);
+    init_main(&o, &map, sv[1], guard_exec);
   }
+  PHASE("supervisor: clone returned");
   close(sv[1]);
   idmap_apply(&map, s.init);
+  PHASE("supervisor: id maps written");
   cgroup_enter(&g_cgroup, s.init);
   if (chan_send(s.chan, MSG_GO, 0, -1) < 0) die_errno(EXIT_INTERNAL, "start the container's init");
+  PHASE("supervisor: go sent");
   supervise_loop(&s, sigfd);
+  PHASE("supervisor: init reaped");
   int code = finish(&s, &g_cgroup);
   close(sigfd);
   if (s.chan >= 0) close(s.chan);
   run_options_free(&o);
+  PHASE("supervisor: exit");
   return code;
 }

@@ -320,30 +320,98 @@ describe('strata-box run', function () {
       assert.ok(before.equals(fs.readFileSync(strataBox)), 'the strata-box binary changed');
     });
 
-    it('runs from a sealed memfd copy when the container could write the binary, and not otherwise', async function () {
-      // CVE-2019-5736: a binary we own (so container root could write it) is copied and sealed;
-      // one owned by an id the container does not map cannot be written from inside anyway.
-      const dir = makeTempDir('binary');
-      try {
-        const own = path.join(dir, 'strata-box');
+    describe('CVE-2019-5736: the container never runs a strata-box binary it could write', function () {
+      // The image gets the host's dynamic loader and libraries, so a dynamically linked strata-box
+      // really starts inside when nothing stops it (in plain busybox its exec would fail with ENOENT
+      // and prove nothing). `withLibs` is such a copy of busybox with an attacking script in it.
+      let withLibs: { dir: string; dispose(): void };
+      let binDir = '';
+      before(async function () {
+        withLibs = await rootfsCopy(busybox);
+        const ldd = execFileSync('ldd', [strataBox], { encoding: 'utf8' });
+        for (const m of ldd.matchAll(/(\/\S+) \(0x/g)) {
+          const lib = m[1];
+          const dest = path.join(withLibs.dir, lib);
+          fs.mkdirSync(path.dirname(dest), { recursive: true });
+          fs.copyFileSync(fs.realpathSync(lib), dest);
+          fs.chmodSync(dest, 0o755);
+        }
+        // A script whose interpreter is the exec-ing process's own executable: the original attack.
+        fs.writeFileSync(path.join(withLibs.dir, 'evil'), '#!/proc/self/exe\n', { mode: 0o755 });
+        binDir = makeTempDir('binary');
+      });
+      after(function () {
+        withLibs?.dispose();
+        if (binDir) removeTree(binDir);
+      });
+
+      function run(binary: string, command: string[], env: NodeJS.ProcessEnv = {}) {
+        return spawnSync(binary, ['run', '--rootfs', withLibs.dir, '--status-fd', '3', '--', ...command], {
+          encoding: 'utf8',
+          env: { ...process.env, ...env },
+          stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        });
+      }
+
+      /** A copy of strata-box owned by the invoking user, so container root could write it. */
+      function ownCopy(name: string): string {
+        const own = path.join(binDir, name);
         fs.copyFileSync(strataBox, own);
         fs.chmodSync(own, 0o755);
-        const before = fs.readFileSync(own);
-        const attack = sh('cat /proc/1/comm; echo x >> /proc/1/exe 2>/dev/null && echo WROTE; true');
-        const mine = spawnSync(own, ['run', '--rootfs', busybox, '--', ...attack], { encoding: 'utf8' });
-        assert.equal(mine.status, 0, mine.stderr);
-        assert.match(mine.stdout, /^memfd:strata-bo/);
-        assert.doesNotMatch(mine.stdout, /WROTE/);
-        assert.ok(before.equals(fs.readFileSync(own)));
-        const repoOwner = fs.statSync(strataBox).uid;
-        const theirs = spawnSync(strataBox, ['run', '--rootfs', busybox, '--', ...attack], { encoding: 'utf8' });
-        assert.equal(theirs.status, 0, theirs.stderr);
-        if (repoOwner === process.getuid!()) assert.match(theirs.stdout, /^memfd:strata-bo/);
-        else assert.match(theirs.stdout, /^strata-box/); // not ours to write: no copy needed
-        assert.doesNotMatch(theirs.stdout, /WROTE/);
-      } finally {
-        removeTree(dir);
+        return own;
       }
+
+      it('runs strata-box inside when the container could not write it (the control)', function () {
+        // As root the repository's binary belongs to root, who is mapped: use a copy owned by an id
+        // the container does not map. Unprivileged, the root-owned repository binary is such a file.
+        let theirs = strataBox;
+        if (isRoot()) {
+          theirs = path.join(binDir, 'theirs');
+          fs.copyFileSync(strataBox, theirs);
+          fs.chmodSync(theirs, 0o755);
+          fs.chownSync(theirs, 65534, 65534);
+        }
+        assert.notEqual(fs.statSync(theirs).uid, process.getuid!());
+        const r = run(theirs, ['/proc/self/exe', '--version']);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /^strata-box \d/);
+      });
+
+      it('refuses /proc/self/exe and a #!/proc/self/exe script when it could; the binary is unchanged', function () {
+        const own = ownCopy('own');
+        const before = fs.readFileSync(own);
+        for (const command of [['/proc/self/exe', '--version'], ['/evil', '--version']]) {
+          const r = run(own, command);
+          assert.equal(r.status, 126, `${command[0]}: ${r.stderr}`);
+          assert.doesNotMatch(r.stdout, /strata-box \d/);
+          assert.match(r.stderr, /refusing to run '.*': it executed strata-box's own binary.*CVE-2019-5736/);
+          const events = (r.output[3] ?? '').trim().split('\n').map((l) => JSON.parse(l) as SandboxEvent);
+          assert.deepEqual(
+            events.map((e) => e.event),
+            ['error'],
+          );
+        }
+        // The workload that is not strata-box runs normally under the same binary.
+        const ok = run(own, ['/bin/sh', '-c', 'cat /proc/1/comm; echo x >> /proc/1/exe 2>/dev/null && echo WROTE; true']);
+        assert.equal(ok.status, 0, ok.stderr);
+        assert.equal(ok.stdout, 'own\n'); // /proc/1/comm: the host file itself, no copy
+        assert.ok(before.equals(fs.readFileSync(own)), 'the strata-box binary changed');
+      });
+
+      it('runs from a sealed memfd copy instead with STRATA_BOX_EXEC_GUARD=sealed-copy', function () {
+        const own = ownCopy('sealed');
+        const before = fs.readFileSync(own);
+        const env = { STRATA_BOX_EXEC_GUARD: 'sealed-copy' };
+        const attack = run(own, ['/bin/sh', '-c', 'cat /proc/1/comm; echo x >> /proc/1/exe 2>/dev/null && echo WROTE; true'], env);
+        assert.equal(attack.status, 0, attack.stderr);
+        assert.match(attack.stdout, /^memfd:strata-bo/);
+        assert.doesNotMatch(attack.stdout, /WROTE/);
+        // /proc/self/exe now leads to the sealed copy, which may run: nothing can write it.
+        const nested = run(own, ['/proc/self/exe', '--version'], env);
+        assert.equal(nested.status, 0, nested.stderr);
+        assert.match(nested.stdout, /^strata-box \d/);
+        assert.ok(before.equals(fs.readFileSync(own)), 'the strata-box binary changed');
+      });
     });
 
     it('limits capabilities to Docker\'s default set, sets no_new_privs, resets signals', async function () {

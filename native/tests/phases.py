@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Where the milliseconds of `strata-box run` go: runs the phase-marked build (make -C native phases)
+many times and prints the median of every step on the critical path, plus wall and CPU time.
+
+  python3 native/tests/phases.py [--runs N] [--binary PATH] [--rootfs DIR] [-- COMMAND...]
+
+Without --rootfs it makes a busybox root file system like the benchmark's (bench/native.bench.ts).
+Each run is timed from just before posix_spawn to wait4 (which also gives the CPU time of the whole
+tree: strata-box, its init and the workload). Phase marks come from src/phase.h."""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# The critical path, in causal order: each step is measured from the one before it.
+STEPS = [
+    ("supervisor: main", "spawn, exec and dynamic linking of strata-box"),
+    ("supervisor: options parsed, id mapping chosen", "parse options, getpwuid, /etc/subuid"),
+    ("supervisor: exec guard chosen", "exec guard (CVE-2019-5736) decision"),
+    ("supervisor: cgroup, channel and signals ready", "cgroup, socketpair, signalfd, parent-death signal"),
+    ("init: start", "clone: user, mount, pid, net, ipc, uts namespaces"),
+    ("init: go received", "id maps written, go message"),
+    ("init: root mounted", "cgroup ns, private /, bind or overlay root"),
+    ("init: /proc, /dev, /sys, masks mounted", "/proc, /dev (tmpfs, 6 nodes, devpts, shm), /sys, masks"),
+    ("init: binds, host name, loopback done", "binds, host name, loopback up"),
+    ("init: pivot_root done", "pivot_root, detach the old root"),
+    ("init: fork workload", "close fds"),
+    ("workload: exec", "fork; signals, cwd, capabilities, ids, no_new_privs"),
+    ("init: exec confirmed", "execve of the workload (until its fds close)"),
+    ("init: exec guard done", "exec guard: stop, compare, detach"),
+    ("init: workload reaped", "the workload runs (/bin/true) and exits"),
+    ("init: exit", "remove created mount points, report"),
+    ("supervisor: init reaped", "init exits: pid and mount namespaces torn down"),
+    ("supervisor: exit", "exit report"),
+    ("(wait4 returned)", "strata-box exits"),
+]
+
+
+def busybox_rootfs(d):
+    for sub in ["bin", "etc", "tmp", "proc", "sys", "dev", "root", "usr"]:
+        os.makedirs(os.path.join(d, sub), exist_ok=True)
+    shutil.copy("/bin/busybox", os.path.join(d, "bin", "busybox"))
+    out = subprocess.run(["/bin/busybox", "--list"], capture_output=True, text=True).stdout.split()
+    for a in out:
+        if a != "busybox":
+            os.symlink("busybox", os.path.join(d, "bin", a))
+    os.symlink("bin", os.path.join(d, "sbin"))
+    with open(os.path.join(d, "etc", "passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\n")
+
+
+def one_run(argv):
+    r, w = os.pipe()
+    t0 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, w, 2)])
+    os.close(w)
+    _, status, ru = os.wait4(pid, 0)
+    t1 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    err = b""
+    while True:
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        err += chunk
+    os.close(r)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"run failed ({status}): {err.decode(errors='replace')}")
+    marks = {"(wait4 returned)": t1}
+    for line in err.decode().splitlines():
+        if line.startswith("phase "):
+            _, stamp, name = line.split(" ", 2)
+            sec, nsec = stamp.split(".")
+            marks[name] = int(sec) * 10**9 + int(nsec)
+    cpu_ms = (ru.ru_utime + ru.ru_stime) * 1000
+    return t0, marks, (t1 - t0) / 1e6, cpu_ms
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=200)
+    ap.add_argument("--binary", default=os.path.join(HERE, "..", "build", "phases", "strata-box"))
+    ap.add_argument("--rootfs")
+    ap.add_argument("command", nargs="*", default=["/bin/true"])
+    a = ap.parse_args()
+    tmp = None
+    rootfs = a.rootfs
+    if not rootfs:
+        tmp = tempfile.mkdtemp(prefix="strata-phases-")
+        os.chmod(tmp, 0o755)
+        rootfs = os.path.join(tmp, "rootfs")
+        busybox_rootfs(rootfs)
+    argv = [os.path.abspath(a.binary), "run", "--rootfs", rootfs, "--", *a.command]
+    try:
+        for _ in range(5):
+            one_run(argv)  # warm caches
+        deltas = {name: [] for name, _ in STEPS}
+        walls, cpus = [], []
+        for _ in range(a.runs):
+            t0, marks, wall, cpu = one_run(argv)
+            walls.append(wall)
+            cpus.append(cpu)
+            prev = t0
+            for name, _ in STEPS:
+                if name in marks:
+                    deltas[name].append(max(0, marks[name] - prev) / 1e6)
+                    prev = marks[name]
+    finally:
+        if tmp:
+            shutil.rmtree(tmp)
+    print(f"strata-box run -- {' '.join(a.command)}: median of {a.runs} runs, ms (uid {os.getuid()})\n")
+    print("| step | ms |")
+    print("| --- | ---: |")
+    total = 0.0
+    for name, what in STEPS:
+        if deltas[name]:
+            m = statistics.median(deltas[name])
+            total += m
+            print(f"| {what} | {m:.3f} |")
+    print(f"| sum of step medians | {total:.2f} |")
+    print(f"| wall, spawn to wait4 | {statistics.median(walls):.2f} |")
+    print(f"| CPU (user + system, whole tree) | {statistics.median(cpus):.2f} |")
+
+
+if __name__ == "__main__":
+    main()
