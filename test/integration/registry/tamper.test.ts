@@ -91,8 +91,11 @@ describe('registry: hostile registry and network', function () {
         f,
         'every stored blob is what its name says',
       );
+    // No temp file (ingest-*), temp tree (layer-*) or partial download of wrong bytes (partial-*).
     assert.deepEqual(
-      listFiles(path.join(home.home, 'tmp')).filter((f) => f.startsWith('ingest')),
+      listFiles(path.join(home.home, 'tmp')).filter(
+        (f) => /^(ingest|layer)-/.test(f) || (f.startsWith('partial-') && code === 'DIGEST'),
+      ),
       [],
     );
     assert.deepEqual(store.listImages(), []);
@@ -196,7 +199,15 @@ describe('registry: hostile registry and network', function () {
       method === 'GET' && p === layerPath() && cuts-- > 0 ? { cutAfter: 300_000 } : undefined;
     const r = await pullImage('busybox', { store: openStore(home.home), client: client() });
     assert.equal(r.digest, bb.manifestDigest);
-    assert.equal(proxy.log.filter((e) => e.path === layerPath()).length, 2);
+    const asked = proxy.log.filter((e) => e.path === layerPath());
+    assert.equal(asked.length, 2);
+    // The client kept what reached it before the cut (a socket torn down may lose its last bytes).
+    const from = Number(/^bytes=(\d+)-$/.exec(asked[1]!.range ?? '')?.[1]);
+    assert.ok(
+      from > 0 && from <= 300_000,
+      `the second request continues where the cut was: ${asked[1]!.range}`,
+    );
+    assert.equal(asked[1]!.responseBytes, bb.manifest.layers[0]!.size - from, 'only the rest is fetched');
   });
 
   it('gives up after the retries with a clear error when the registry keeps failing', async function () {
@@ -237,9 +248,22 @@ describe('registry: hostile registry and network', function () {
       assert.deepEqual(store.listImages(), []);
       assert.deepEqual(listFiles(path.join(home.home, 'layers')), [], 'no layer tree');
       assert.ok(
-        store.hasBlob(parseDigest(img.layers[0]!.digest)),
-        'the blob itself is what its digest says, so it may stay',
+        !store.hasBlob(parseDigest(img.layers[0]!.digest)),
+        'a blob becomes visible only once its digest and its diff_id are verified',
       );
+      assert.deepEqual(listFiles(path.join(home.home, 'tmp')), [], 'no partial download or temp tree left');
+      // Without unpacking, the diff_id is still checked (gunzip and hash on the way in).
+      await assert.rejects(
+        pullImage(`${proxy.host}/lab/liar:1`, { store, client: client(), unpack: false }),
+        (e: unknown) => {
+          assert.ok(e instanceof StrataError && e.code === 'DIGEST', String(e));
+          assert.match(e.message, /uncompressed digest \(diff_id\) is sha256:\S+, but the image config says/);
+          assert.match(e.message, new RegExp(wrong));
+          return true;
+        },
+      );
+      assert.ok(!store.hasBlob(parseDigest(img.layers[0]!.digest)));
+      assert.deepEqual(store.listImages(), []);
     } finally {
       removeTree(scratch);
     }

@@ -20,6 +20,7 @@ import { staleTempEntries } from '../store/gc';
 import { ensureLayerTree, removeTreeForce } from '../store/layer-trees';
 import type { Store } from '../store/store';
 import { fetchBlobToStore } from './blobs';
+import { fetchLayer, type LayerFetchOptions, type LayerFetchResult } from './layer-fetch';
 import { RegistryClient, type RepositoryClient } from './client';
 import { pullEndpoints } from './config';
 import { firstEndpoint } from './endpoints';
@@ -66,8 +67,10 @@ export interface PullResult {
   layers: PulledLayer[];
   /** Where it came from (a mirror or the registry). */
   from: string;
-  /** Bytes downloaded (blobs already in the store count 0). */
+  /** Bytes that came over the network (blobs already in the store count 0). */
   bytesDownloaded: number;
+  /** Bytes of layers that earlier, interrupted pulls had kept and this one did not fetch again. */
+  bytesResumed: number;
 }
 
 /** Runs `work` on every item with at most `limit` at once; the first failure cancels the rest. */
@@ -139,14 +142,14 @@ function checkConfig(
  * Foreign (non-distributable) layers are fetched from the registry only, never from the URLs the
  * manifest lists: a hostile manifest could point anywhere (and at anything on the local network).
  */
-async function fetchLayer(
+async function fetchForeignAware(
   store: Store,
   repo: RepositoryClient,
   layer: Descriptor,
-  options: Parameters<typeof fetchBlobToStore>[3],
-): Promise<void> {
+  options: LayerFetchOptions,
+): Promise<LayerFetchResult> {
   try {
-    await fetchBlobToStore(store, repo, layer, options);
+    return await fetchLayer(store, repo, layer, options);
   } catch (e) {
     if (e instanceof StrataError && e.code === 'REF' && isForeignLayer(layer.mediaType)) {
       throw new StrataError(
@@ -214,7 +217,9 @@ export async function pullImage(refText: string, options: PullOptions): Promise<
   return store.withShared(async () => {
     // A pull killed earlier (kill -9, power cut) left its temp files; their owner is gone, so no
     // one can be writing them. Clearing them here keeps the store clean without waiting for gc.
-    for (const name of staleTempEntries(store)) removeTreeForce(path.join(store.paths.tmp, name));
+    // Downloads cut short (partial-*) stay: the pull that needs them continues from their bytes.
+    for (const name of staleTempEntries(store))
+      if (!name.startsWith('partial-')) removeTreeForce(path.join(store.paths.tmp, name));
     const { repo, fetched, indexDigest } = await resolveManifest(client, ref, platform);
     const manifest = fetched.manifest;
     checkLayers(manifest, canonical);
@@ -230,6 +235,7 @@ export async function pullImage(refText: string, options: PullOptions): Promise<
       bytes: total,
     });
     let downloaded = 0;
+    let resumed = 0;
 
     // The config is fetched beside the layers (one round trip and one fsync fewer on the critical
     // path); each layer waits for it only before unpacking, since it names the diff_ids.
@@ -276,7 +282,24 @@ export async function pullImage(refText: string, options: PullOptions): Promise<
       await forEachLimited(manifest.layers, options.concurrency ?? 3, async (layer, i) => {
         const where = `${canonical} layer ${i + 1}/${manifest.layers.length}`;
         const digest = parseDigest(layer.digest, where);
-        if (store.hasBlob(digest)) {
+        const unpack = options.unpack !== false;
+        const diffId = configTask.then((c) => c.diffIds[i]!);
+        diffId.catch(() => undefined); // awaited by the layer; this only marks the rejection as handled
+        let fetched = false;
+        if (!store.hasBlob(digest)) {
+          const r = await fetchForeignAware(store, repo, layer, {
+            where,
+            diffId,
+            unpack,
+            signal: options.signal,
+            onProgress: byteProgress(options.onEvent, layer.digest, 'layer', layer.size),
+            onUnpack: (d, done) => options.onEvent?.({ type: 'unpack', diffId: d.toString(), done }),
+          });
+          fetched = r.fetched;
+          downloaded += r.bytes;
+          resumed += r.resumedFrom;
+        }
+        if (!fetched) {
           options.onEvent?.({
             type: 'blob',
             digest: layer.digest,
@@ -285,23 +308,13 @@ export async function pullImage(refText: string, options: PullOptions): Promise<
             total: layer.size,
             skipped: 'present',
           });
-        } else {
-          await fetchLayer(store, repo, layer, {
-            where,
-            signal: options.signal,
-            onProgress: byteProgress(options.onEvent, layer.digest, 'layer', layer.size),
-          });
-          downloaded += layer.size;
         }
-        const { diffIds } = await configTask;
-        if (options.unpack !== false && !store.layerTree(diffIds[i]!)) {
-          options.onEvent?.({ type: 'unpack', diffId: diffIds[i]!.toString(), done: false });
-          await ensureLayerTree(
-            store,
-            { descriptor: layer, diffId: diffIds[i]! },
-            { where, signal: options.signal },
-          );
-          options.onEvent?.({ type: 'unpack', diffId: diffIds[i]!.toString(), done: true });
+        // Stored before (by an earlier pull, an import, a build) or by another process meanwhile.
+        const d = await diffId;
+        if (unpack && !store.layerTree(d)) {
+          options.onEvent?.({ type: 'unpack', diffId: d.toString(), done: false });
+          await ensureLayerTree(store, { descriptor: layer, diffId: d }, { where, signal: options.signal });
+          options.onEvent?.({ type: 'unpack', diffId: d.toString(), done: true });
         }
       });
     } catch (e) {
@@ -335,6 +348,7 @@ export async function pullImage(refText: string, options: PullOptions): Promise<
       })),
       from,
       bytesDownloaded: downloaded,
+      bytesResumed: resumed,
     };
   });
 }

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { Digest, Digester } from '../digest';
 import { StrataError } from '../errors';
 import { fsyncDir, tempName } from './fsutil';
+import { pidAlive } from './lock';
 import type { StorePaths } from './paths';
 
 export interface IngestOptions {
@@ -108,4 +109,166 @@ export async function hashStoredBlob(file: string): Promise<{ digest: Digest; si
     fs.closeSync(fd);
   }
   return { digest: digester.digest(), size: digester.size };
+}
+
+// ---- resumable downloads ------------------------------------------------------------------------
+//
+// A download in progress is kept in `tmp/partial-<pid>-<first 12 hex of the digest>`: the owner's
+// pid first, so gc's stale-temp rule (`PREFIX-<pid>-<8..12 hex>`, owner gone) removes what a crash
+// left and nobody resumed; the digest prefix, so the next pull of the same blob finds it. Whatever
+// the file holds is only a guess until the whole blob hashes to its digest: the bytes are hashed
+// again from the file when resumed, and a bad prefix costs one full download (see registry/).
+
+const PARTIAL_RE = /^partial-(\d{1,7})-([0-9a-f]{12})$/;
+
+/** The name of `digest`'s resumable download owned by `pid`. */
+export function partialName(digest: Digest, pid = process.pid): string {
+  return `partial-${pid}-${digest.hex.slice(0, 12)}`;
+}
+
+/**
+ * The kept bytes of one blob's download, appended to as it continues and renamed into `blobs/`
+ * once verified. Callers hold a per-blob mutex so that one process at a time writes it.
+ */
+export class PartialBlob {
+  private pending: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly paths: StorePaths,
+    readonly digest: Digest,
+    readonly file: string,
+    private fh: fs.promises.FileHandle,
+    /** Bytes in the file (kept from before, then appended). */
+    public size: number,
+    /** Bytes that were already there when this download began (left by an earlier process). */
+    readonly adopted: number,
+  ) {}
+
+  /**
+   * Opens `digest`'s download: adopts the file a dead process left (renaming it to ours, which is
+   * atomic, so two processes never share one), or starts an empty one. A kept file longer than the
+   * blob cannot be a prefix of it and is started over.
+   */
+  static async open(paths: StorePaths, digest: Digest, size: number): Promise<PartialBlob> {
+    const mine = path.join(paths.tmp, partialName(digest));
+    const key = digest.hex.slice(0, 12);
+    for (const name of fs.readdirSync(paths.tmp)) {
+      const m = PARTIAL_RE.exec(name);
+      if (!m || m[2] !== key) continue;
+      const pid = Number(m[1]);
+      if (pid === process.pid) break; // ours (an earlier attempt in this process): continue it
+      if (pidAlive(pid)) continue; // a live process writes it (under the blob mutex): never share
+      try {
+        fs.renameSync(path.join(paths.tmp, name), mine);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // another process took it
+      }
+    }
+    const fh = await fs.promises.open(mine, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    let kept = (await fh.stat()).size;
+    if (kept > size) {
+      await fh.truncate(0);
+      kept = 0;
+    }
+    return new PartialBlob(paths, digest, mine, fh, kept, kept);
+  }
+
+  /** The kept bytes, read back in 1 MiB blocks (the caller hashes them again). */
+  async *kept(): AsyncGenerator<Buffer> {
+    const end = this.size;
+    let offset = 0;
+    while (offset < end) {
+      const buf = Buffer.allocUnsafe(Math.min(1 << 20, end - offset));
+      const { bytesRead } = await this.fh.read(buf, 0, buf.length, offset);
+      if (bytesRead === 0) break;
+      offset += bytesRead;
+      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+    }
+  }
+
+  /**
+   * Appends `chunks` (in order, one writev). Returns at once; at most one write is in flight, so
+   * the caller's hashing and unpacking overlap with the disk. `flush()` waits for it.
+   */
+  async append(chunks: Buffer[]): Promise<void> {
+    const before = this.pending;
+    let length = 0;
+    for (const c of chunks) length += c.length;
+    const offset = this.size;
+    this.size += length;
+    await before;
+    this.pending = writeAllAt(this.fh, chunks, offset, length);
+    this.pending.catch(() => undefined); // surfaced by the next append or flush
+  }
+
+  async flush(): Promise<void> {
+    await this.pending;
+  }
+
+  /** Starts over (the registry ignored a Range request, or the kept bytes were bad). */
+  async reset(): Promise<void> {
+    await this.pending.catch(() => undefined);
+    await this.fh.truncate(0);
+    this.size = 0;
+  }
+
+  /**
+   * Makes the verified download the blob: fsync, read-only, rename into blobs/, fsync the folder.
+   * The caller has checked size and digest on every byte. Returns false when the blob was there.
+   */
+  async commit(): Promise<boolean> {
+    await this.pending;
+    await this.fh.sync();
+    await this.fh.chmod(0o444);
+    await this.fh.close();
+    const final = this.paths.blob(this.digest);
+    if (fs.existsSync(final)) {
+      await fs.promises.rm(this.file, { force: true });
+      return false;
+    }
+    await fs.promises.rename(this.file, final);
+    fsyncDir(this.paths.blobs);
+    return true;
+  }
+
+  /** Leaves the kept bytes for a later pull to resume (the network failed). */
+  async keep(): Promise<void> {
+    await this.pending.catch(() => undefined);
+    await this.fh.close().catch(() => undefined);
+  }
+
+  /** Removes the download (wrong bytes, or cancelled: nothing half-written stays behind). */
+  async discard(): Promise<void> {
+    await this.keep();
+    await fs.promises.rm(this.file, { force: true });
+  }
+}
+
+async function writeAllAt(
+  fh: fs.promises.FileHandle,
+  chunks: Buffer[],
+  offset: number,
+  length: number,
+): Promise<void> {
+  let written = 0;
+  while (written < length) {
+    const { bytesWritten } = await fh.writev(chunks, offset + written);
+    written += bytesWritten;
+    if (written < length) chunks = remaining(chunks, bytesWritten);
+  }
+}
+
+/** The part of `chunks` after its first `skip` bytes (after a short writev). */
+function remaining(chunks: Buffer[], skip: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const c of chunks) {
+    if (skip >= c.length) {
+      skip -= c.length;
+      continue;
+    }
+    out.push(skip ? c.subarray(skip) : c);
+    skip = 0;
+  }
+  return out;
 }

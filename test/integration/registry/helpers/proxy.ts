@@ -11,6 +11,10 @@ export interface ProxyLogEntry {
   status: number;
   /** Bytes of the request body (what the client uploaded). */
   requestBytes: number;
+  /** Bytes of the response body the proxy passed on (what the client downloaded). */
+  responseBytes: number;
+  /** The request's Range header, if any (resumed downloads). */
+  range?: string;
   authorization?: string;
 }
 
@@ -24,6 +28,10 @@ export interface Rewrite {
   cutAfter?: number;
   /** Wait for this before asking the registry (to observe concurrent requests). */
   hold?: Promise<void>;
+  /** Pass on this many body bytes, then send nothing more (the client waits; kill it meanwhile). */
+  stallAfter?: number;
+  /** Forward without the Range header, as a registry that ignores Range does (answers 200). */
+  stripRange?: boolean;
 }
 
 export type Tamper = (req: {
@@ -51,6 +59,8 @@ export async function startProxy(target: string, bindHost = '127.0.0.1'): Promis
       path,
       status: 0,
       requestBytes: 0,
+      responseBytes: 0,
+      ...(req.headers.range ? { range: req.headers.range } : {}),
       ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
     };
     proxy.log.push(entry);
@@ -60,6 +70,7 @@ export async function startProxy(target: string, bindHost = '127.0.0.1'): Promis
       req.resume();
       req.on('end', () => {
         entry.status = rewrite.replace!.status;
+        entry.responseBytes += rewrite.replace!.body.length;
         res.writeHead(rewrite.replace!.status, rewrite.replace!.headers);
         res.end(rewrite.replace!.body);
       });
@@ -77,22 +88,28 @@ export async function startProxy(target: string, bindHost = '127.0.0.1'): Promis
     }
     forward();
     function forward(): void {
+      const headers = { ...req.headers };
+      if (rewrite?.stripRange) delete headers.range;
       const upstream = http.request(
-        { host: targetHost, port: Number(targetPort), method, path, headers: req.headers },
+        { host: targetHost, port: Number(targetPort), method, path, headers },
         (up) => {
           const status = rewrite?.status ?? up.statusCode ?? 502;
           entry.status = status;
           let headers = { ...up.headers };
-          if (rewrite?.cutAfter !== undefined) {
+          if (rewrite?.cutAfter !== undefined || rewrite?.stallAfter !== undefined) {
+            const limit = (rewrite.cutAfter ?? rewrite.stallAfter)!;
             res.writeHead(status, headers);
             let sent = 0;
             up.on('data', (c: Buffer) => {
-              const room = rewrite.cutAfter! - sent;
-              if (room > 0) res.write(c.subarray(0, room));
+              const room = limit - sent;
+              if (room > 0) {
+                res.write(c.subarray(0, room));
+                entry.responseBytes += Math.min(room, c.length);
+              }
               sent += c.length;
-              if (sent >= rewrite.cutAfter!) {
+              if (sent >= limit) {
                 up.destroy();
-                res.socket?.destroy();
+                if (rewrite.cutAfter !== undefined) res.socket?.destroy();
               }
             });
             return;
@@ -100,6 +117,7 @@ export async function startProxy(target: string, bindHost = '127.0.0.1'): Promis
           if (!rewrite?.body) {
             if (rewrite?.headers) headers = rewrite.headers(headers);
             res.writeHead(status, headers);
+            up.on('data', (c: Buffer) => (entry.responseBytes += c.length));
             up.pipe(res);
             return;
           }
@@ -110,6 +128,7 @@ export async function startProxy(target: string, bindHost = '127.0.0.1'): Promis
             headers['content-length'] = String(body.length);
             if (rewrite.headers) headers = rewrite.headers(headers);
             res.writeHead(status, headers);
+            entry.responseBytes += body.length;
             res.end(body);
           });
         },
@@ -158,4 +177,9 @@ export function uploadedBytes(log: ProxyLogEntry[]): {
     }
   }
   return { blobs, manifests, blobPuts, manifestPuts };
+}
+
+/** Body bytes the proxy passed on for requests whose path is `path` (every attempt added up). */
+export function downloadedBytes(log: ProxyLogEntry[], path: string): number {
+  return log.filter((e) => e.path === path).reduce((n, e) => n + e.responseBytes, 0);
 }
