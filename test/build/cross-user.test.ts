@@ -25,7 +25,7 @@ import {
   SINGLE_ID_USER,
   strataBox,
 } from '../support';
-import { cliEnv, lockDigests, ok, writeSpec } from './helpers';
+import { cliEnv, debianSeeded, lockDigests, ok, writeSpec } from './helpers';
 
 const SPEC = `strata: 1
 name: crossuser
@@ -49,6 +49,18 @@ workloads:
     command: [sh, -c, 'cat /data/hello.txt /data/private/secret.txt /data/copied.txt; readlink /srv/link; test ! -e /bin/vi && echo no-vi']
 `;
 
+// apt running as each user: dpkg chowns (root:shadow and the like) and apt's own _apt folders.
+const APT_SPEC = `strata: 1
+name: crossapt
+from: docker.io/library/debian:bookworm
+steps:
+  - apt: [hello]
+  - run: hello > /hello.txt && ls -ln /var/cache/apt/archives > /apt-cache.txt
+workloads:
+  greet:
+    command: [cat, /hello.txt]
+`;
+
 interface UserBuild {
   who: string;
   home: string;
@@ -58,11 +70,11 @@ interface UserBuild {
 }
 
 /** A workspace with the spec and its copy source, owned by `user` (it writes strata.lock there). */
-function makeWorkspace(root: string, user?: string): { home: string; dir: string } {
+function makeWorkspace(root: string, user: string | undefined, spec: string): { home: string; dir: string } {
   const home = path.join(root, 'home');
   const dir = path.join(root, 'ws');
   fs.mkdirSync(home);
-  writeSpec(dir, SPEC);
+  writeSpec(dir, spec);
   fs.mkdirSync(path.join(dir, 'files'));
   fs.writeFileSync(path.join(dir, 'files', 'a.txt'), 'copied content\n', { mode: 0o644 });
   fs.chmodSync(path.join(dir, 'files', 'a.txt'), 0o644);
@@ -71,8 +83,8 @@ function makeWorkspace(root: string, user?: string): { home: string; dir: string
   return { home, dir };
 }
 
-async function buildAs(root: string, user?: string): Promise<UserBuild> {
-  const { home, dir } = makeWorkspace(root, user);
+async function buildAs(root: string, user?: string, spec = SPEC): Promise<UserBuild> {
+  const { home, dir } = makeWorkspace(root, user, spec);
   const env = await cliEnv(home);
   const r = await runCli(['build', '--json'], { env, cwd: dir, user, timeoutMs: 300000 });
   ok(r, `build as ${user ?? 'the invoking user'}`);
@@ -96,12 +108,12 @@ async function runCheck(b: UserBuild, user?: string): Promise<void> {
 }
 
 /** The entries of the build's step layers (the base layer excluded), read from the blob. */
-async function stepEntries(b: UserBuild): Promise<LayerEntry[]> {
+async function stepEntries(b: UserBuild, stepCount = 3): Promise<LayerEntry[]> {
   const store = openStore(b.home);
   const lock = fs.readFileSync(path.join(b.dir, 'strata.lock'), 'utf8');
   const steps = lock.slice(lock.indexOf('\nsteps:'));
   const layers = [...steps.matchAll(/digest: (sha256:[0-9a-f]{64}), diffId: (sha256:[0-9a-f]{64})/g)];
-  assert.equal(layers.length, 3, `three step layers in the lock:\n${lock}`);
+  assert.equal(layers.length, stepCount, `${stepCount} step layers in the lock:\n${lock}`);
   const out: LayerEntry[] = [];
   for (const [, digest, diffId] of layers) {
     const d = parseDigest(digest!);
@@ -182,5 +194,42 @@ describe('build: the same layers for every user', function () {
     await runCheck(builds[0]!);
     await runCheck(builds[1]!, SINGLE_ID_USER);
     await runCheck(builds[2]!, RANGE_USER);
+  });
+
+  it('an apt step gives the same layers for all three users too', async function () {
+    if (!debianSeeded) {
+      console.log('    skipped: STRATA_TEST_DEBIAN=0 (the registry has no debian:bookworm)');
+      this.skip();
+    }
+    this.timeout(900000);
+    const builds = isRoot()
+      ? [
+          await buildAs(tempRoot('apt-root'), undefined, APT_SPEC),
+          await buildAs(tempRoot('apt-single'), (ensureTestUsers(), SINGLE_ID_USER), APT_SPEC),
+          await buildAs(tempRoot('apt-range'), RANGE_USER, APT_SPEC),
+        ]
+      : [await buildAs(tempRoot('apt-self'), undefined, APT_SPEC)];
+    for (const b of builds.slice(1)) {
+      assert.deepEqual(b.diffIds, builds[0]!.diffIds, `${b.who}'s diff_ids equal root's`);
+      assert.equal(b.manifest, builds[0]!.manifest, `${b.who}'s manifest digest equals root's`);
+    }
+    const entries = await stepEntries(builds[builds.length - 1]!, 2);
+    const owned = entries.filter((e) => e.uid !== 0 || e.gid !== 0).map((e) => e.path);
+    assert.deepEqual(owned, [], 'every owner is 0:0');
+    assert.ok(
+      entries.some((e) => e.path === 'usr/bin/hello'),
+      'the apt layer holds the package',
+    );
+    for (const [i, b] of builds.entries()) {
+      const user = i === 1 ? SINGLE_ID_USER : i === 2 ? RANGE_USER : undefined;
+      const r = await runCli(['run', 'greet'], {
+        env: await cliEnv(b.home),
+        cwd: b.dir,
+        user,
+        timeoutMs: 120000,
+      });
+      ok(r, `run as ${b.who}`);
+      assert.equal(r.stdout, 'Hello, world!\n');
+    }
   });
 });
