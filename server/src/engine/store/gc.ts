@@ -83,7 +83,13 @@ function newestMtimeMs(p: string): number {
 /** When the oldest lease of a live process was taken (Infinity when none is live). */
 function oldestLiveLeaseMs(store: Store): number {
   let oldest = Infinity;
-  for (const name of fs.readdirSync(store.paths.locks)) {
+  let names: string[];
+  try {
+    names = fs.readdirSync(store.paths.locks);
+  } catch {
+    return oldest;
+  }
+  for (const name of names) {
     if (!name.startsWith('lease-') || !name.endsWith('.json')) continue;
     const file = path.join(store.paths.locks, name);
     try {
