@@ -1,7 +1,7 @@
 /* Buffers, JSON string escaping, the fallback to Node, and small file helpers. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,18 +131,29 @@ bool read_file(const char *file, size_t limit, char **out, size_t *len) {
   return true;
 }
 
-/* Folders a container made may lack the write bit: open them up first, then remove depth-first. */
-static int open_up(const char *p, const struct stat *st, int type, struct FTW *f) {
-  (void)f;
-  if (type == FTW_D || type == FTW_DNR) chmod(p, (st->st_mode & 07777) | S_IRWXU);
-  return 0;
-}
-
-static int remove_one(const char *p, const struct stat *st, int type, struct FTW *f) {
-  (void)st, (void)f;
-  if (type == FTW_DP) rmdir(p);
-  else unlink(p);
-  return 0;
+/* Removes what `at`/`name` names; folders a container made may lack the read or write bit, so
+ * each folder is opened up (u+rwx) before it is read, as removeTreeForce does in store/. */
+static void remove_at(int at, const char *name, int depth) {
+  if (unlinkat(at, name, 0) == 0 || errno == ENOENT) return;
+  if (depth > 256) return;
+  struct stat st;
+  /* Never through a symlink: only our own folders are opened up (the container has exited). */
+  if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) return;
+  if ((st.st_mode & S_IRWXU) != S_IRWXU && fchmodat(at, name, S_IRWXU, 0) != 0) return;
+  int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return;
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    remove_at(dirfd(d), e->d_name, depth + 1);
+  }
+  closedir(d);
+  unlinkat(at, name, AT_REMOVEDIR);
 }
 
 void remove_tree(const char *dir) {
@@ -156,6 +167,5 @@ void remove_tree(const char *dir) {
     free(p.p);
   }
   if (simple) return;
-  nftw(dir, open_up, 32, FTW_PHYS);
-  nftw(dir, remove_one, 32, FTW_PHYS | FTW_DEPTH);
+  remove_at(AT_FDCWD, dir, 0);
 }
