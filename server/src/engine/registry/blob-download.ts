@@ -50,6 +50,7 @@ export class BlobDownload {
   private failures = 0;
   private finished = false;
   private fullOnly = false;
+  private reading: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly repo: RepositoryClient,
@@ -82,11 +83,19 @@ export class BlobDownload {
 
   /** The next chunk, or undefined after the last one (once size and digest are verified). */
   async read(): Promise<Buffer | undefined> {
+    // One read at a time: a consumer that stops (its stream destroyed) may leave a read in flight
+    // while drain() starts; both must not ask the registry.
+    const before = this.reading;
+    let done!: () => void;
+    this.reading = new Promise((r) => (done = r));
+    await before;
     try {
       return await this.next();
     } catch (e) {
       this.failed = true;
       throw e;
+    } finally {
+      done();
     }
   }
 
