@@ -1,5 +1,5 @@
 // gc's housekeeping beside the sweep (store/README.md "Housekeeping"): temp entries that name no
-// owner process once they are old (partial downloads, scratch dirs of crashed runs, but never a
+// owner process once they are old (foreign downloads, scratch dirs of crashed runs, but never a
 // running container's), copy-content digests whose source is gone, build logs beyond the last two
 // of each image. Ages are made with utimes, the way a day-old file looks.
 import { strict as assert } from 'node:assert';
@@ -39,12 +39,16 @@ describe('gc housekeeping: aged temp entries, copy digests, build logs', functio
   });
   const env = useTempStrataHome();
 
-  it('removes partial downloads a day old and crashed runs’ scratch dirs, never a live run’s', async () => {
+  it('removes dead pulls’ partial downloads, day-old ownerless temp files and crashed runs’ scratch dirs, never a live run’s', async () => {
     const store = openStore(env.home);
     const tmp = (name: string) => path.join(store.paths.tmp, name);
-    // A partial download kept for resuming (no pid in its name): a day old goes, a fresh one stays.
-    fs.writeFileSync(tmp('partial-sha256-aaaa'), 'half a blob');
-    age(tmp('partial-sha256-aaaa'), 25 * HOUR);
+    // A resumable download of a pull that died (store/blobs.ts partial-<pid>-<digest prefix>): the
+    // owner pid rule, as for every temp name with a pid (gc is asked for space back).
+    const dead = deadPid();
+    fs.writeFileSync(tmp(`partial-${dead}-0123456789ab`), 'half a blob');
+    // A file that names no owner (a foreign tool's): a day old goes.
+    fs.writeFileSync(tmp('foreign-download'), 'old');
+    age(tmp('foreign-download'), 25 * HOUR);
     fs.mkdirSync(tmp('download-bbbb'));
     fs.writeFileSync(tmp('download-bbbb/data'), 'fresh');
     age(tmp('download-bbbb'), 30 * HOUR); // the folder is old but its content was written now
@@ -62,8 +66,9 @@ describe('gc housekeeping: aged temp entries, copy digests, build logs', functio
 
     // No live lease: the three-hour-old run crashed; the ten-minute-old one may still be starting.
     const report = await gc(store);
-    assert.equal(report.removedTemp, 2, JSON.stringify(report));
-    assert.ok(!fs.existsSync(tmp('partial-sha256-aaaa')));
+    assert.equal(report.removedTemp, 3, JSON.stringify(report));
+    assert.ok(!fs.existsSync(tmp(`partial-${dead}-0123456789ab`)));
+    assert.ok(!fs.existsSync(tmp('foreign-download')));
     assert.ok(!fs.existsSync(tmp('run-20260101-100000-aaaaaa-ab12')));
     assert.ok(fs.existsSync(tmp('download-bbbb')), 'written to within the day');
     assert.ok(fs.existsSync(tmp('run-20260101-120000-bbbbbb-cd34')), 'younger than an hour');
