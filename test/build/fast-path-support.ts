@@ -10,13 +10,18 @@ import { cliEnv } from './helpers';
 export const launcher = path.join(repoRoot, 'bin', 'strata');
 export const front = path.join(repoRoot, 'native', 'build', 'strata-front');
 
+/** The environment viaLauncher gives: part of a plan's key, so spawn with this one to replay. */
+export async function launcherEnv(home: string): Promise<NodeJS.ProcessEnv> {
+  return { ...process.env, NO_COLOR: '1', STRATA_TRACE: '1', ...(await cliEnv(home)) };
+}
+
 export async function viaLauncher(
   args: string[],
   home: string,
   cwd: string,
   extraEnv: Record<string, string> = {},
 ): Promise<RunResult> {
-  const env = { ...process.env, NO_COLOR: '1', STRATA_TRACE: '1', ...(await cliEnv(home)), ...extraEnv };
+  const env = { ...(await launcherEnv(home)), ...extraEnv };
   // stdin is /dev/null rather than a pipe: the front end can exit before a pipe's end is written.
   const child = spawn(launcher, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
