@@ -23,10 +23,11 @@ void execguard_arm(void);
 enum exec_guard_result {
   GUARD_RUNNING, /* the workload runs something else; no longer traced */
   GUARD_REFUSED, /* it had executed strata-box's binary: killed before its first instruction, reaped */
-  GUARD_ENDED,   /* it died before the check (a signal); *status is its wait status */
+  GUARD_ENDED,   /* it ended before a successful exec stopped it; *status is its wait status */
 };
 
-/* The init, once the workload's exec has succeeded (the exec-status pipe closed). */
+/* The init, right after forking the workload: waits for its exec's stop and checks it, or for its
+ * end (a failed exec, a failure before it, or a signal: GUARD_ENDED with *status). */
 enum exec_guard_result execguard_check(pid_t workload, int *status);
 
 #endif

@@ -137,7 +137,10 @@ static void supervise_loop(struct supervisor *s, int sigfd) {
     int n = 0;
     p[n++] = (struct pollfd){.fd = sigfd, .events = POLLIN};
     int chan_i = -1, in_i = -1, master_i = -1;
-    if (s->chan >= 0) {
+    /* Once the workload has started (or failed to), the only report left is MSG_EXITED, sent just
+     * before the init exits: read it after the init is reaped instead of waking up for it. */
+    bool reports_pending = !s->started && !s->exec_errno && !s->setup_failure;
+    if (s->chan >= 0 && reports_pending) {
       chan_i = n;
       p[n++] = (struct pollfd){.fd = s->chan, .events = POLLIN};
     }
