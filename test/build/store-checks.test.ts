@@ -4,10 +4,11 @@
 // and the next (no-change) build unpacks it again from the cached layer; gc keeps everything the
 // image and the cache reach, and removes the copy digest once the copied folder is gone.
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cliBundle, requirePrerequisites, strataBox, useTempStrataHome } from '../support';
-import { lockDigests, ok, stepStatuses, strata, writeSpec } from './helpers';
+import { cliEnv, lockDigests, ok, stepStatuses, strata, writeSpec } from './helpers';
 
 const SPEC = `strata: 1
 name: checked
@@ -72,5 +73,42 @@ describe('build: fsck and gc on a built environment', function () {
     const third = await strata(['run', 'show'], env.home, dir);
     assert.equal(third.code, 1, 'the spec now names a missing copy source');
     assert.match(third.stderr, /files/);
+  });
+
+  it('gc removes the scratch dir of a run killed outright, once it is an hour old', async function () {
+    const dir = path.join(env.workspace, 'killed');
+    writeSpec(dir, SPEC.replace(/\n {2}- copy:.*\n/, '\n'));
+    ok(await strata(['build'], env.home, dir), 'build');
+    const child = spawn(process.execPath, [cliBundle, 'run', '--', 'sleep', '60'], {
+      cwd: dir,
+      env: { ...process.env, ...(await cliEnv(env.home)) },
+      stdio: 'ignore',
+    });
+    const tmp = path.join(env.home, 'tmp');
+    const runDirs = () => fs.readdirSync(tmp).filter((n) => n.startsWith('run-'));
+    const leases = () => fs.readdirSync(path.join(tmp, 'locks')).filter((n) => n.startsWith('lease-'));
+    while (runDirs().length === 0 || leases().length === 0) await new Promise((r) => setTimeout(r, 50));
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    const [left] = runDirs();
+    assert.ok(left, 'the killed run left its scratch dir');
+
+    const young = JSON.parse(
+      (await strata(['gc', '--json'], env.home, dir)).stdout.trim().split('\n').pop()!,
+    ) as {
+      removedTemp: number;
+    };
+    assert.equal(young.removedTemp, 0, 'not yet: a run may be starting');
+    const hourAgo = new Date(Date.now() - 2 * 3600_000);
+    for (const p of [path.join(tmp, left, 'upper'), path.join(tmp, left, 'work'), path.join(tmp, left)])
+      fs.utimesSync(p, hourAgo, hourAgo);
+    const old = JSON.parse(
+      (await strata(['gc', '--json'], env.home, dir)).stdout.trim().split('\n').pop()!,
+    ) as {
+      removedTemp: number;
+    };
+    assert.equal(old.removedTemp, 1);
+    assert.deepEqual(runDirs(), [], 'the crashed run left nothing');
   });
 });
