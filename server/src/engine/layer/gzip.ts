@@ -1,144 +1,141 @@
 // Parallel, deterministic gzip (the pigz scheme): the input is cut into fixed 1 MiB blocks; each
-// block is raw-deflated in a worker thread with the previous block's last 32 KiB as dictionary and
-// ends with a sync flush (the last with Z_FINISH), so the pieces concatenate into one deflate stream
-// inside one gzip member. The output depends only on the input, the level and the block size, never
-// on the number of workers or on timing. The CRC-32 and the digests are computed on the main thread.
-// Fixed settings: level 4, memLevel 9 (a fifth less CPU than 8 for 0.6% in size), default strategy, header mtime 0, OS 3 (Unix). Level 4 was
-// measured on the Debian rootfs: 3.4% larger than `gzip -6` for two thirds of level 6's CPU time
-// (level 1 is 9% larger; the goal is within 10% of gzip -6). Changing it changes every layer digest.
-import * as os from 'node:os';
-import { Worker } from 'node:worker_threads';
+// block is raw-deflated in a worker thread (deflate-pool.ts) with the previous block's last 32 KiB
+// as dictionary and ends with a sync flush (the last with Z_FINISH), so the pieces concatenate into
+// one deflate stream inside one gzip member. Block boundaries are offsets in the input, so the output
+// depends only on the input, the level and the block size, never on the number of workers or on
+// timing. The CRC-32 and the caller's diff_id hash run on the main thread, block by block.
+// Fixed settings: level 4, memLevel 9 (a fifth less CPU than 8 for 0.6% in size), default strategy,
+// header mtime 0, OS 3 (Unix). See README.md in this folder for the measurements behind the level.
+// Changing any of them changes every layer digest (and needs a build cache format bump).
 import * as zlib from 'node:zlib';
+import { BlockSlot, DeflatePool, DICT_BYTES, deflatePool } from './deflate-pool';
 
 export const GZIP_LEVEL = 4;
+export const GZIP_MEM_LEVEL = 9;
 export const GZIP_BLOCK = 1 << 20;
-const DICT = 32 * 1024;
-
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const zlib = require('node:zlib');
-parentPort.on('message', (m) => {
-  const opts = { level: m.level, memLevel: 9, finishFlush: m.last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH };
-  if (m.dict) opts.dictionary = m.dict;
-  const out = zlib.deflateRawSync(m.data, opts);
-  const copy = new Uint8Array(out.length);
-  copy.set(out);
-  parentPort.postMessage({ id: m.id, out: copy }, [copy.buffer]);
-});
-`;
-
-interface Job {
-  resolve: (b: Buffer) => void;
-  reject: (e: Error) => void;
-}
-
-/** A small pool of deflate workers, shared by all packers of a process. */
-class DeflatePool {
-  private readonly workers: Worker[] = [];
-  private readonly jobs = new Map<number, Job>();
-  private next = 0;
-  private rr = 0;
-
-  constructor(size: number) {
-    for (let i = 0; i < size; i++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true });
-      w.on('message', (m: { id: number; out: Uint8Array }) => {
-        const job = this.jobs.get(m.id);
-        this.jobs.delete(m.id);
-        if (this.jobs.size === 0) this.idle();
-        job?.resolve(Buffer.from(m.out.buffer, m.out.byteOffset, m.out.byteLength));
-      });
-      w.on('error', (e) => {
-        for (const job of this.jobs.values()) job.reject(e);
-        this.jobs.clear();
-      });
-      // Idle workers must not keep the process alive (a CLI exits when its work is done).
-      w.unref();
-      this.workers.push(w);
-    }
-  }
-
-  private idle(): void {
-    for (const w of this.workers) w.unref();
-  }
-
-  deflate(data: Uint8Array, dict: Uint8Array | undefined, last: boolean, level: number): Promise<Buffer> {
-    if (this.jobs.size === 0) for (const w of this.workers) w.ref();
-    const id = this.next++;
-    const w = this.workers[this.rr++ % this.workers.length]!;
-    return new Promise((resolve, reject) => {
-      this.jobs.set(id, { resolve, reject });
-      w.postMessage({ id, data, dict, last, level }, [data.buffer as ArrayBuffer]);
-    });
-  }
-}
-
-let pool: DeflatePool | undefined;
-function sharedPool(): DeflatePool {
-  pool ??= new DeflatePool(Math.max(1, Math.min(8, os.availableParallelism())));
-  return pool;
-}
 
 const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]);
 
 export interface GzipOptions {
+  /** Deflate level (tests compare levels); the default is the fixed layer setting. */
   level?: number;
-  /** Called with each uncompressed block in order (e.g. to hash the diff_id). */
+  /** Worker threads to use (default: one per core). Never changes the output. */
+  workers?: number;
+  /** Called with each uncompressed block in order (e.g. to hash the diff_id). Do not keep it. */
   onInput?: (block: Buffer) => void;
+}
+
+/** The main thread's side of one gzip stream: fills slots, dispatches them, reuses answered ones. */
+class BlockStream {
+  private readonly free: BlockSlot[] = [];
+  private readonly inFlight: { slot: BlockSlot; out: Promise<Buffer> }[] = [];
+  private current: BlockSlot;
+  private fill = 0;
+  private dictLength = 0;
+  private crc = 0;
+  private total = 0;
+
+  constructor(
+    private readonly pool: DeflatePool,
+    private readonly level: number,
+    private readonly onInput: ((block: Buffer) => void) | undefined,
+    /** Blocks queued or compressing at once: enough that no worker waits while files are read. */
+    readonly maxInFlight: number,
+  ) {
+    this.current = new BlockSlot(GZIP_BLOCK);
+  }
+
+  /** Copies as much of `chunk` from `offset` as fits in the current block; returns the bytes taken. */
+  take(chunk: Uint8Array, offset: number): number {
+    const n = Math.min(chunk.length - offset, GZIP_BLOCK - this.fill);
+    this.current.data.set(n === chunk.length ? chunk : chunk.subarray(offset, offset + n), this.fill);
+    this.fill += n;
+    return n;
+  }
+
+  get blockFull(): boolean {
+    return this.fill === GZIP_BLOCK;
+  }
+
+  get backlogged(): boolean {
+    return this.inFlight.length >= this.maxInFlight;
+  }
+
+  get pending(): number {
+    return this.inFlight.length;
+  }
+
+  dispatch(last: boolean): void {
+    const slot = this.current;
+    const data = slot.bytes.subarray(BlockSlot.DATA, BlockSlot.DATA + this.fill);
+    const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.onInput?.(view);
+    this.crc = zlib.crc32(view, this.crc);
+    this.total += this.fill;
+    const out = this.pool.deflate({
+      slot,
+      dictLength: this.dictLength,
+      length: this.fill,
+      last,
+      level: this.level,
+      memLevel: GZIP_MEM_LEVEL,
+    });
+    // Settled by next(); until then a rejection must not count as unhandled (e.g. the consumer
+    // stopped reading after an error of its own).
+    out.catch(() => undefined);
+    this.inFlight.push({ slot, out });
+    if (last) return;
+    // The next block starts with this one's last 32 KiB as its dictionary. Only the final block
+    // can be shorter than that, so a short tail never becomes a dictionary.
+    this.current = this.free.pop() ?? new BlockSlot(GZIP_BLOCK);
+    this.dictLength = Math.min(DICT_BYTES, this.fill);
+    this.current.bytes.set(data.subarray(this.fill - this.dictLength), BlockSlot.DATA - this.dictLength);
+    this.fill = 0;
+  }
+
+  /** The oldest block's compressed bytes; its slot becomes free again. */
+  async next(): Promise<Buffer> {
+    const { slot, out } = this.inFlight.shift()!;
+    const bytes = await out;
+    this.free.push(slot);
+    return bytes;
+  }
+
+  trailer(): Buffer {
+    const t = Buffer.alloc(8);
+    t.writeUInt32LE(this.crc >>> 0, 0);
+    t.writeUInt32LE(this.total % 2 ** 32, 4);
+    return t;
+  }
 }
 
 /**
  * Gzips `input` (any chunking) and yields the compressed bytes in order. Blocks are compressed
- * concurrently; at most 4 per core are in flight (4 MiB each way) so memory stays bounded.
+ * concurrently; at most 4 per worker are in flight (1 MiB each way), so memory stays bounded.
  */
 export async function* gzipParallel(
-  input: AsyncIterable<Buffer> | Iterable<Buffer>,
+  input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: GzipOptions = {},
 ): AsyncGenerator<Buffer> {
-  const level = options.level ?? GZIP_LEVEL;
-  const workers = sharedPool();
-  // Deep enough that the workers always have a block queued while the main thread reads files.
-  const maxInFlight = Math.max(4, os.availableParallelism() * 4);
-  const inFlight: Promise<Buffer>[] = [];
-  let crc = 0;
-  let total = 0;
-  let dict: Uint8Array | undefined;
-  let block = new Uint8Array(GZIP_BLOCK);
-  let fill = 0;
+  const pool = deflatePool(options.workers);
+  const stream = new BlockStream(
+    pool,
+    options.level ?? GZIP_LEVEL,
+    options.onInput,
+    Math.max(4, pool.size * 4),
+  );
   yield HEADER;
-
-  const dispatch = (last: boolean): void => {
-    const data = block.subarray(0, fill);
-    const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    options.onInput?.(view);
-    crc = zlib.crc32(view, crc);
-    total += fill;
-    const nextDict = fill >= DICT ? data.slice(fill - DICT) : undefined;
-    // A block shorter than 32 KiB only happens last; its dictionary is still the previous tail.
-    const own = new Uint8Array(data); // a copy we can transfer to the worker
-    inFlight.push(workers.deflate(own, dict, last, level));
-    if (nextDict) dict = nextDict;
-    block = new Uint8Array(GZIP_BLOCK);
-    fill = 0;
-  };
-
   for await (const chunk of input) {
-    let off = 0;
-    while (off < chunk.length) {
-      const n = Math.min(chunk.length - off, GZIP_BLOCK - fill);
-      block.set(chunk.subarray(off, off + n), fill);
-      fill += n;
-      off += n;
-      if (fill === GZIP_BLOCK) {
-        dispatch(false);
-        while (inFlight.length >= maxInFlight) yield await inFlight.shift()!;
+    let offset = 0;
+    while (offset < chunk.length) {
+      offset += stream.take(chunk, offset);
+      if (stream.blockFull) {
+        stream.dispatch(false);
+        while (stream.backlogged) yield await stream.next();
       }
     }
   }
-  dispatch(true);
-  while (inFlight.length) yield await inFlight.shift()!;
-  const trailer = Buffer.alloc(8);
-  trailer.writeUInt32LE(crc >>> 0, 0);
-  trailer.writeUInt32LE(total % 2 ** 32, 4);
-  yield trailer;
+  stream.dispatch(true);
+  while (stream.pending) yield await stream.next();
+  yield stream.trailer();
 }

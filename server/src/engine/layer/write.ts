@@ -12,6 +12,10 @@ import type { EntryWithData, LayerEntry } from './entry';
 import { gzipParallel } from './gzip';
 import { END_OF_ARCHIVE, encodeHeader, padding } from './tar-header';
 
+// Padding is at most 511 zero bytes; every entry's padding is a view of this one buffer (consumers
+// copy or hash what they get and never write to it).
+const ZEROS = Buffer.alloc(512);
+
 export interface TarOptions {
   /** Clamp (default) or set every mtime to this epoch (seconds); undefined keeps times. */
   epoch?: number;
@@ -86,7 +90,7 @@ export async function* tarFromEntries(
         );
       }
       const pad = padding(size);
-      if (pad) yield Buffer.alloc(pad);
+      if (pad) yield ZEROS.subarray(0, pad);
     }
   }
   yield END_OF_ARCHIVE;
@@ -100,9 +104,10 @@ export async function storeTarAsLayer(
   store: Store,
   tar: AsyncIterable<Buffer> | Iterable<Buffer>,
   signal?: AbortSignal,
+  workers?: number,
 ): Promise<Omit<WrittenLayer, 'entries'>> {
   const diff = new Digester();
-  const gz = gzipParallel(tar, { onInput: (block) => diff.update(block) });
+  const gz = gzipParallel(tar, { workers, onInput: (block) => diff.update(block) });
   const r = await store.ingestBlob(gz, { signal });
   return {
     descriptor: { mediaType: MediaType.OciLayerGzip, digest: r.digest.toString(), size: r.size },
@@ -115,10 +120,15 @@ export async function storeTarAsLayer(
 export async function writeLayer(
   store: Store,
   entries: AsyncIterable<EntryWithData> | Iterable<EntryWithData>,
-  options: TarOptions & { signal?: AbortSignal } = {},
+  options: TarOptions & { signal?: AbortSignal; workers?: number } = {},
 ): Promise<WrittenLayer> {
   const count = { entries: 0 };
-  const r = await storeTarAsLayer(store, tarFromEntries(entries, options, count), options.signal);
+  const r = await storeTarAsLayer(
+    store,
+    tarFromEntries(entries, options, count),
+    options.signal,
+    options.workers,
+  );
   return { ...r, entries: count.entries };
 }
 
