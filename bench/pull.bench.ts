@@ -1,7 +1,9 @@
 // Pulling the Debian image from the local registry into a ready-to-run store, beside the peers
 // (issue 4 §6), in one run:
 //   1. download + verify:            strata pull --no-unpack    vs  skopeo copy docker://… oci:…
-//   2. download + verify + unpack:   strata pull                vs  skopeo copy … && umoci unpack
+//      (strata also checks the diff_id, which needs a gunzip; skopeo checks the blob digest only)
+//   2. the same work on both sides:  strata pull --no-unpack    vs  skopeo copy … && pigz -dc | sha256sum
+//   3. download + verify + unpack:   strata pull                vs  skopeo copy … && umoci unpack
 // Goal: ratio <= 1.0 against the peer for each row. Every run starts from an empty store or
 // layout; the disk is synced and left to settle between runs (the disk here is mounted with
 // `discard`, which slows writes right after large deletes).
@@ -47,6 +49,11 @@ function timeIt(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.en
   return ms;
 }
 
+function largestFile(dir: string): string {
+  const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
+  return files.reduce((a, b) => (fs.statSync(b).size > fs.statSync(a).size ? b : a));
+}
+
 function settle(): void {
   spawnSync('sync');
   spawnSync('sleep', ['1']);
@@ -66,12 +73,13 @@ function row(what: string, peerName: string): Row {
 }
 
 async function main(): Promise<void> {
-  for (const c of ['docker-registry', 'skopeo', 'umoci', 'mmdebstrap']) {
+  for (const c of ['docker-registry', 'skopeo', 'umoci', 'mmdebstrap', 'pigz']) {
     if (!hasCommand(c)) throw new Error(`pull bench: '${c}' is missing (see .ci/apt-packages.txt)`);
   }
   const reg = await startRegistry();
   const work = makeTempDir('bench-pull');
-  const download = row('download + verify (debian:bookworm, ~50 MB)', 'skopeo copy');
+  const download = row('download + verify (debian:bookworm, ~50 MB)', 'skopeo copy (no diff_id)');
+  const sameWork = row('download + verify digest and diff_id', 'skopeo copy + pigz -dc | sha256sum');
   const full = row('download + verify + unpack (ready to run)', 'skopeo copy + umoci unpack');
   try {
     console.log('seeding debian:bookworm into a local registry (about a minute the first time)...');
@@ -99,6 +107,16 @@ async function main(): Promise<void> {
       const dir = path.join(work, `oci-${i}`);
       download.peer.push(skopeoCopy(dir));
       download.peerCpu.push(lastCpu);
+      // The same image again, with the diff_id computed the fastest way a shell has.
+      removeTree(dir);
+      settle();
+      const copied = skopeoCopy(dir);
+      const copiedCpu = lastCpu;
+      const layerBlob = largestFile(path.join(dir, 'blobs', 'sha256'));
+      sameWork.peer.push(copied + timeIt('sh', ['-c', `pigz -dc '${layerBlob}' | sha256sum`]));
+      sameWork.peerCpu.push(copiedCpu + lastCpu);
+      sameWork.strata.push(download.strata.at(-1)!);
+      sameWork.strataCpu.push(download.strataCpu.at(-1)!);
       removeTree(dir);
       settle();
       strataPull(full, i, true);
@@ -123,7 +141,7 @@ async function main(): Promise<void> {
   console.log(
     `${'operation'.padEnd(46)} ${'strata'.padStart(9)} ${'peer'.padStart(9)}  ratio  CPU strata  CPU peer  peer`,
   );
-  for (const r of [download, full]) {
+  for (const r of [download, sameWork, full]) {
     const s = median(r.strata) / 1000;
     const p = median(r.peer) / 1000;
     const ratio = s / p;

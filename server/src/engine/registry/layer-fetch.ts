@@ -84,9 +84,10 @@ export async function fetchLayer(
         };
       } catch (e) {
         download.close();
-        if (options.signal?.aborted) {
+        const signal = options.signal;
+        if (signal?.aborted) {
           await partial.discard(); // cancelled: leave nothing half-written behind (DESIGN §8)
-          throw e;
+          throw signal.reason instanceof Error ? signal.reason : e; // "cancelled by SIGINT", not a part's view
         }
         if (e instanceof StrataError && e.code === 'REGISTRY') {
           await partial.keep(); // the network failed: the next pull continues from here
