@@ -2,6 +2,8 @@
  * is no plan. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "front.h"
 
@@ -10,6 +12,9 @@
 bool plan_load(const char *file, struct plan *p) {
   size_t len;
   memset(p, 0, sizeof *p);
+  /* A plan names the helper and argv to run: only one this user wrote, that no one else can edit. */
+  struct stat st;
+  if (stat(file, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 022)) return false;
   if (!read_file(file, PLAN_LIMIT, &p->data, &len)) return false;
   size_t cap = 0, at = 0;
   while (at < len) {

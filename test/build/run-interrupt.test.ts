@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunRecord } from '../../server/src/engine/run/records';
+import { liveLeaseRoots } from '../../server/src/engine/store/lock';
 import { cliBundle, requirePrerequisites, strataBox, useTempStrataHome } from '../support';
 import { cliEnv, listDir, ok, writeSpec } from './helpers';
 import {
@@ -115,6 +116,9 @@ describe('run: interrupted runs are recorded', function () {
       fs.writeFileSync(path.join(dir, 'results', 'hold'), '');
       const { child, ended } = start(launcher, ['run', 'hold'], dir, await launcherEnv(env.home));
       await started(path.join(dir, 'results', 'started'), ended);
+      // While it runs, its lease keeps the image from gc, in the store's own protocol.
+      const locks = path.join(env.home, 'tmp', 'locks');
+      const leased = liveLeaseRoots(locks);
       child.kill(signal);
       const end = await ended;
       assertReplayed({ code: end.code, signal: null, stdout: '', stderr: end.stderr }, 'held run');
@@ -122,6 +126,7 @@ describe('run: interrupted runs are recorded', function () {
       const [quick, held] = recordsOf(dir);
       assert.ok(quick && held, 'a record of each run');
       assert.deepEqual(held.exit, { code: 130, interrupted: signal });
+      assert.deepEqual(leased, [held.image.manifest]);
       assert.deepEqual(Object.keys(held), Object.keys(quick));
       assert.equal(held.image.manifest, quick.image.manifest);
       assert.deepEqual(held.lock, quick.lock);
