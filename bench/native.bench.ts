@@ -123,8 +123,8 @@ function measure(job: Job, options: { user?: string; wrap?: string[] } = {}): Me
 interface ModeResult {
   startup: Map<string, number>;
   cpu: Map<string, number>;
-  cpuHost?: number;
-  cpuInside?: number;
+  cpuHost?: Measured;
+  cpuInside?: Measured;
 }
 
 function measureMode(work: string, rootless: boolean): ModeResult {
@@ -278,8 +278,8 @@ function measureMode(work: string, rootless: boolean): ModeResult {
   return {
     startup,
     cpu: cpuOf,
-    cpuHost: cpu.find((m) => m.name === 'host')?.medianMs,
-    cpuInside: cpu.find((m) => m.name === 'inside')?.medianMs,
+    cpuHost: cpu.find((m) => m.name === 'host'),
+    cpuInside: cpu.find((m) => m.name === 'inside'),
   };
 }
 
@@ -382,10 +382,15 @@ function main(): void {
         ov !== undefined && sb !== undefined ? ov - sb <= 2 : undefined,
       ]);
       goals.push([
-        `${label}: CPU-bound inside ÷ host (${fmt(m.cpuInside)} / ${fmt(m.cpuHost)} ms)`,
-        ratio(m.cpuInside, m.cpuHost),
+        // CPU time, not wall: on this shared machine the wall time of a 1 s loop varies by ±10 % with
+        // the others' load, while the question is whether computing inside costs more.
+        `${label}: CPU-bound inside ÷ host, CPU time (${fmt(m.cpuInside?.cpuMs)} / ${fmt(m.cpuHost?.cpuMs)} ms; ` +
+          `wall ${fmt(m.cpuInside?.medianMs)} / ${fmt(m.cpuHost?.medianMs)} ms)`,
+        ratio(m.cpuInside?.cpuMs, m.cpuHost?.cpuMs),
         '≤ 1.01',
-        m.cpuInside !== undefined && m.cpuHost !== undefined ? m.cpuInside / m.cpuHost <= 1.01 : undefined,
+        m.cpuInside !== undefined && m.cpuHost !== undefined
+          ? m.cpuInside.cpuMs / m.cpuHost.cpuMs <= 1.01
+          : undefined,
       ]);
     }
     console.log('\n| goal | measured | target | met |');

@@ -98,6 +98,7 @@ static void report_setup_failure(int code) {
 /* The workload child: everything here happens after fork and before exec. */
 static __attribute__((noreturn)) void exec_workload(const struct run_options *o, const struct id_mapping *map,
                                                     int root_fd, const char *slave, int exec_pipe, bool guard_exec) {
+  PHASE("workload: forked");
   exec_pipe_fd = exec_pipe;
   g_on_die = report_setup_failure;
   /* Default dispositions and an empty mask, as a freshly started program expects: strata-box

@@ -195,16 +195,15 @@ static void mount_dev(struct mount_state *ms) {
   close(dev);
   dev = inroot_open(ms->root_fd, "/dev", O_PATH | O_DIRECTORY);
   if (dev < 0) die_errno(EXIT_MOUNT, "reopen /dev");
-  /* Device nodes are bind mounts of the host's: mknod is not allowed in a user namespace. */
+  /* Device nodes are bind mounts of the host's: mknod is not allowed in a user namespace. The
+   * fresh file on our own tmpfs is the mount target through the fd that created it; the source is
+   * the host's /dev, which nothing in this mount namespace has changed (the root is at STAGING). */
   for (size_t i = 0; i < sizeof dev_nodes / sizeof *dev_nodes; i++) {
-    int f = openat(dev, dev_nodes[i], O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
-    if (f < 0) die_errno(EXIT_MOUNT, "create /dev/%s", dev_nodes[i]);
-    close(f);
-    autoclose int target = openat(dev, dev_nodes[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    autofree char *host = xasprintf("/dev/%s", dev_nodes[i]);
-    autoclose int src = open(host, O_PATH | O_CLOEXEC);
-    if (src < 0 || target < 0) die_errno(EXIT_MOUNT, "open %s", host);
-    bind_fd(src, target, false, host);
+    autoclose int target = openat(dev, dev_nodes[i], O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+    if (target < 0) die_errno(EXIT_MOUNT, "create /dev/%s", dev_nodes[i]);
+    char host[32], t[32];
+    snprintf(host, sizeof host, "/dev/%s", dev_nodes[i]);
+    if (mount(host, fd_path(target, t), NULL, MS_BIND, NULL) < 0) die_errno(EXIT_MOUNT, "mount %s", host);
   }
   if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0) die_errno(EXIT_MOUNT, "mkdir in /dev");
   autoclose int pts = openat(dev, "pts", O_PATH | O_DIRECTORY | O_CLOEXEC);
