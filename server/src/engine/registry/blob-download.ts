@@ -27,7 +27,7 @@ export interface BlobDownloadOptions {
   backoffMs?: number;
 }
 
-/** Blocks handed to the consumer and written to disk at once: 50 writes cost less than 800. */
+/** Bytes gathered before a write to the kept file, and at most handed to the consumer at once. */
 const BLOCK = 1 << 20;
 
 export class BlobDownload {
@@ -51,6 +51,9 @@ export class BlobDownload {
   private finished = false;
   private fullOnly = false;
   private reading: Promise<void> = Promise.resolve();
+  /** Handed out but not yet appended to the kept file. */
+  private readonly unwritten: Buffer[] = [];
+  private unwrittenBytes = 0;
 
   constructor(
     private readonly repo: RepositoryClient,
@@ -146,6 +149,7 @@ export class BlobDownload {
       let chunk = body.read() as Buffer | null;
       if (chunk === null) {
         if (parts.length) break;
+        await this.flushKept(); // about to wait: what came goes to disk first (it survives a kill)
         const state = await readable(body);
         if (state === 'readable') continue;
         this.checkCancelled();
@@ -169,9 +173,22 @@ export class BlobDownload {
       length += chunk.length;
     }
     if (!parts.length) return;
-    await this.partial.append(parts);
+    this.unwritten.push(...parts);
+    this.unwrittenBytes += length;
+    if (this.unwrittenBytes >= BLOCK) await this.flushKept();
     this.queue.push(...parts);
     this.options.onProgress?.(this.offset);
+  }
+
+  /**
+   * Appends the bytes handed out since the last write to the kept file, in one write (socket-sized
+   * reads of 16-64 KiB would otherwise cost a write each: 800 instead of 50 for 50 MB).
+   */
+  async flushKept(): Promise<void> {
+    if (!this.unwritten.length) return;
+    const parts = this.unwritten.splice(0);
+    this.unwrittenBytes = 0;
+    await this.partial.append(parts);
   }
 
   /** Asks for the rest of the blob: all of it, or from `offset` with a Range request. */
@@ -248,6 +265,7 @@ export class BlobDownload {
 
   /** At the end of the blob: no byte more, then the digest. */
   private async finish(): Promise<void> {
+    await this.flushKept();
     const body = this.response?.body;
     while (body) {
       const chunk = body.read() as Buffer | null;

@@ -90,6 +90,7 @@ export async function fetchLayer(
           throw signal.reason instanceof Error ? signal.reason : e; // "cancelled by SIGINT", not a part's view
         }
         if (e instanceof StrataError && e.code === 'REGISTRY') {
+          await download.flushKept().catch(() => undefined);
           await partial.keep(); // the network failed: the next pull continues from here
           throw e;
         }
