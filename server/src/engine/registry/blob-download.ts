@@ -27,8 +27,10 @@ export interface BlobDownloadOptions {
   backoffMs?: number;
 }
 
-/** Bytes gathered before a write to the kept file, and at most handed to the consumer at once. */
+/** Bytes gathered before they are handed to the consumer and written to the kept file. */
 const BLOCK = 1 << 20;
+/** A pause of the network this long gets the bytes that came written before waiting on. */
+const SLOW_MS = 100;
 
 export class BlobDownload {
   readonly digest: Digest;
@@ -136,9 +138,9 @@ export class BlobDownload {
   }
 
   /**
-   * Takes what the network has brought (up to about a block; at least one chunk, waiting for it),
-   * appends it to the kept file in one write and queues it for the consumer. Never holds back bytes
-   * that have arrived: on a slow link they reach the disk (and survive a kill) as they come.
+   * Gathers about a block from the network (fewer, larger pieces: gunzip runs one thread-pool job
+   * per piece it is given), hashes it, and queues it for the consumer as one buffer. When the
+   * network is slow, what came is written to the kept file while we wait, so a kill loses nothing.
    */
   private async fill(): Promise<void> {
     const parts: Buffer[] = [];
@@ -148,14 +150,14 @@ export class BlobDownload {
       const body = this.response!.body;
       let chunk = body.read() as Buffer | null;
       if (chunk === null) {
-        if (parts.length) break;
-        await this.flushKept(); // about to wait: what came goes to disk first (it survives a kill)
-        const state = await readable(body);
+        const state = await this.waitForBytes(body);
         if (state === 'readable') continue;
         this.checkCancelled();
         this.close();
-        if (this.offset < this.size)
+        if (this.offset < this.size) {
+          if (parts.length) break; // hand out what came; the next fill asks for the rest
           await this.interrupted(state === 'end' ? new Error('the answer ended early') : state);
+        }
         continue;
       }
       if (this.skip > 0) {
@@ -171,17 +173,29 @@ export class BlobDownload {
       this.fetched += chunk.length;
       parts.push(chunk);
       length += chunk.length;
+      this.unwritten.push(chunk);
+      this.unwrittenBytes += chunk.length;
     }
     if (!parts.length) return;
-    this.unwritten.push(...parts);
-    this.unwrittenBytes += length;
     if (this.unwrittenBytes >= BLOCK) await this.flushKept();
-    this.queue.push(...parts);
+    this.queue.push(parts.length === 1 ? parts[0]! : Buffer.concat(parts, length));
     this.options.onProgress?.(this.offset);
   }
 
+  /** Waits for the network; past SLOW_MS without a byte, puts what came on disk meanwhile. */
+  private async waitForBytes(body: Readable): Promise<'readable' | 'end' | Error> {
+    const ready = readable(body);
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<'slow'>((r) => (timer = setTimeout(() => r('slow'), SLOW_MS)));
+    const first = await Promise.race([ready, slow]);
+    clearTimeout(timer);
+    if (first !== 'slow') return first;
+    await this.flushKept();
+    return ready;
+  }
+
   /**
-   * Appends the bytes handed out since the last write to the kept file, in one write (socket-sized
+   * Appends the bytes hashed since the last write to the kept file, in one write (socket-sized
    * reads of 16-64 KiB would otherwise cost a write each: 800 instead of 50 for 50 MB).
    */
   async flushKept(): Promise<void> {
