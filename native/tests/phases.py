@@ -20,7 +20,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # The critical path, in causal order: each step is measured from the one before it.
 STEPS = [
-    ("supervisor: main", "spawn, exec and dynamic linking of strata-box"),
+    # Only in builds before the exec guard (the sealed-memfd re-exec on every run as root).
+    ("old: re-exec from the sealed memfd", "(old) spawn, exec, options, copy into a sealed memfd"),
+    ("supervisor: main", "spawn (or re-exec), exec and dynamic linking of strata-box"),
     ("supervisor: options parsed, id mapping chosen", "parse options, getpwuid, /etc/subuid"),
     ("supervisor: exec guard chosen", "exec guard (CVE-2019-5736) decision"),
     ("supervisor: cgroup, channel and signals ready", "cgroup, socketpair, signalfd, parent-death signal"),
