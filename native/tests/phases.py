@@ -89,6 +89,7 @@ def main():
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--binary", default=os.path.join(HERE, "..", "build", "phases", "strata-box"))
     ap.add_argument("--rootfs")
+    ap.add_argument("--overlay", action="store_true", help="the rootfs as the lower dir of an overlay, fresh upper and work dirs per run")
     ap.add_argument("command", nargs="*", default=["/bin/true"])
     a = ap.parse_args()
     tmp = None
@@ -98,14 +99,25 @@ def main():
         os.chmod(tmp, 0o755)
         rootfs = os.path.join(tmp, "rootfs")
         busybox_rootfs(rootfs)
-    argv = [os.path.abspath(a.binary), "run", "--rootfs", rootfs, "--", *a.command]
+    scratch = tempfile.mkdtemp(prefix="strata-phases-ov-")
+    runs = iter(range(10**9))
+
+    def argv():
+        if not a.overlay:
+            return [os.path.abspath(a.binary), "run", "--rootfs", rootfs, "--", *a.command]
+        d = os.path.join(scratch, str(next(runs)))
+        os.makedirs(os.path.join(d, "upper"))
+        os.makedirs(os.path.join(d, "work"))
+        root = ["--lower", rootfs, "--upper", os.path.join(d, "upper"), "--work", os.path.join(d, "work")]
+        return [os.path.abspath(a.binary), "run", *root, "--", *a.command]
+
     try:
         for _ in range(5):
-            one_run(argv)  # warm caches
+            one_run(argv())  # warm caches
         deltas = {name: [] for name, _ in STEPS}
         walls, cpus = [], []
         for _ in range(a.runs):
-            t0, marks, wall, cpu = one_run(argv)
+            t0, marks, wall, cpu = one_run(argv())
             walls.append(wall)
             cpus.append(cpu)
             prev = t0
@@ -114,9 +126,11 @@ def main():
                     deltas[name].append(max(0, marks[name] - prev) / 1e6)
                     prev = marks[name]
     finally:
+        shutil.rmtree(scratch)
         if tmp:
             shutil.rmtree(tmp)
-    print(f"strata-box run -- {' '.join(a.command)}: median of {a.runs} runs, ms (uid {os.getuid()})\n")
+    root_kind = "overlay root, fresh upper and work dirs" if a.overlay else "plain root"
+    print(f"strata-box run -- {' '.join(a.command)}: {root_kind}, median of {a.runs} runs, ms (uid {os.getuid()})\n")
     print("| step | ms |")
     print("| --- | ---: |")
     total = 0.0
