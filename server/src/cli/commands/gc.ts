@@ -17,11 +17,10 @@ Removes from the store ($STRATA_HOME) every blob and unpacked layer that no name
 cache entry or running container reaches, and temp files left by processes that are gone (a pull
 or build killed halfway, a download cut short that no pull resumed). Also: temp entries that name
 no process once a day old, scratch dirs of runs that crashed (an hour old, older than every
-running container),
-copy steps' remembered content digests whose source folder is gone, and build logs beyond the
-last two of each image (all of them a day after the image is gone). Waits for running pulls and
-builds to finish, and makes new ones wait. Stops without removing anything when a named image
-cannot be read: run 'strata fsck' then.
+running container), copy steps' remembered content digests whose source folder is gone, and
+build logs beyond the last two of each image (all of them a day after the image is gone). Waits
+for running pulls and builds to finish, and makes new ones wait. Stops without removing anything
+when a named image cannot be read: run 'strata fsck' then.
 
   --dry-run   only report what would be removed
   --json      print the report as JSON`,
