@@ -128,6 +128,25 @@ describe('registry: resumable downloads', function () {
     assert.deepEqual(await checkStore(home.home, { trees: true }), []);
   });
 
+  it('a 206 for another range than the one asked: not guessed at, the blob is fetched whole', async function () {
+    proxy.tamper = ({ method, path: p }) =>
+      method === 'GET' && p === layerPath()
+        ? layerRequests().length === 1
+          ? { cutAfter: 300_000 }
+          : layerRequests().length === 2
+            ? { headers: (h) => ({ ...h, 'content-range': `bytes 1-${layer.size - 1}/${layer.size}` }) }
+            : undefined
+        : undefined;
+    await pullImage('busybox', { store: openStore(home.home), client: client() });
+    const asked = layerRequests();
+    assert.equal(asked.length, 3);
+    rangeStart(asked[1]);
+    assert.equal(asked[2]!.range, undefined, 'the third asks for all of it');
+    assert.equal(asked[2]!.status, 200);
+    assert.deepEqual(tmpEntries(home.home), []);
+    assert.deepEqual(await checkStore(home.home, { trees: true }), []);
+  });
+
   for (const unpack of [false, true]) {
     it(`kept bytes that are not the start of the blob (a power cut): one more full download (${unpack ? 'unpacking' : 'verifying the diff_id'})`, async function () {
       const store = openStore(home.home);

@@ -53,7 +53,7 @@ export class BlobDownload {
   private finished = false;
   private fullOnly = false;
   private reading: Promise<void> = Promise.resolve();
-  /** Handed out but not yet appended to the kept file. */
+  /** Hashed (and queued for the consumer) but not yet appended to the kept file. */
   private readonly unwritten: Buffer[] = [];
   private unwrittenBytes = 0;
 
@@ -224,7 +224,15 @@ export class BlobDownload {
     if (res.status !== 200 && res.status !== 206) throw await registryError(res, what, this.repo.where);
     const length = res.headers['content-length'];
     if (res.status === 206) {
-      const start = ranged ? contentRangeStart(res.headers['content-range'], this.size) : undefined;
+      if (!ranged) {
+        res.body.resume();
+        throw new StrataError(
+          'REGISTRY',
+          `${this.repo.where} answered 206 (a part) to a request for all of ${what}`,
+          'the registry or a proxy in front of it misbehaves',
+        );
+      }
+      const start = contentRangeStart(res.headers['content-range'], this.size);
       if (start !== this.offset) {
         // A range we did not ask for (or a 206 to a plain GET): do not guess, fetch it whole.
         res.body.resume();
