@@ -20,10 +20,11 @@ export async function viaLauncher(
   home: string,
   cwd: string,
   extraEnv: Record<string, string> = {},
+  program = launcher,
 ): Promise<RunResult> {
   const env = { ...(await launcherEnv(home)), ...extraEnv };
   // stdin is /dev/null rather than a pipe: the front end can exit before a pipe's end is written.
-  const child = spawn(launcher, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(program, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -61,7 +62,8 @@ export function withoutElapsed(text: string): string {
   return text
     .replace(/done in [0-9.]+ m?s/g, 'done in T')
     .replace(/"elapsedMs":[0-9]+/g, '"elapsedMs":T')
-    .replace(/^strata: (no )?cached plan.*\n/gm, '');
+    .replace(/ in [0-9.]+ m?s(\r?)$/gm, ' in T$1')
+    .replace(/^strata: (no )?cached plan[^\n]*\n/gm, '');
 }
 
 export function readJson<T>(file: string): T {

@@ -12,6 +12,7 @@ import {
   assertNode,
   assertReplayed,
   front,
+  launcher,
   readJson,
   settle,
   viaLauncher,
@@ -69,6 +70,39 @@ describe('fast path: no-change build', function () {
       .map((l) => JSON.parse(l) as { type: string; ran?: number });
     assert.equal(events.at(-1)?.type, 'done');
     assert.equal(events.at(-1)?.ran, 0);
+  });
+
+  it('replays on a terminal too: the progress lines with colours, and a run with a TTY', async function () {
+    requirePrerequisites(this, { commands: ['script'] });
+    const dir = copyExample('quickstart', env.workspace);
+    // script(1) gives the command a pseudo-terminal for stdin, stdout and stderr (all in its stdout).
+    const onTerminal = async (args: string) => {
+      const r = await viaLauncher(
+        ['-qec', `${launcher} ${args}`, '/dev/null'],
+        env.home,
+        dir,
+        { NO_COLOR: '' },
+        'script',
+      );
+      return { ...r, stderr: r.stdout };
+    };
+    ok(await onTerminal('build'), 'first build on a terminal');
+    await settle();
+    const nodeText = await onTerminal('build');
+    ok(nodeText, 'second build on a terminal');
+    assertNode(nodeText, 'second build on a terminal');
+    const fast = await onTerminal('build');
+    ok(fast, 'replayed build on a terminal');
+    assertReplayed(fast, 'build on a terminal');
+    assert.match(fast.stdout, /\x1b\[2m\[1\/1\]\x1b\[0m copy: \.\/src -> \/opt\/hello/);
+    assert.match(fast.stdout, /built strata\/quickstart sha256:[0-9a-f]{64} in [0-9.]+ m?s/);
+    assert.equal(withoutElapsed(fast.stdout), withoutElapsed(nodeText.stdout));
+
+    ok(await onTerminal('run hello'), 'run with a TTY through Node');
+    const run = await onTerminal('run hello');
+    ok(run, 'replayed run with a TTY');
+    assertReplayed(run, 'run with a TTY');
+    assert.match(run.stdout, /hello from/);
   });
 
   it('goes back to Node after each change to what the build rests on, and Node gets it right', async function () {
