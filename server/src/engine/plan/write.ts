@@ -86,6 +86,9 @@ function header(kind: 'build' | 'run', start: PlanStart, snap: Snapshot, present
   return w;
 }
 
+/** Plans kept per store: each command line has its own, so `run -- CMD` with varying CMDs adds up. */
+const MAX_PLANS = 256;
+
 function writePlanFile(inv: Invocation, data: Buffer): void {
   const file = planFile(inv);
   try {
@@ -93,9 +96,20 @@ function writePlanFile(inv: Invocation, data: Buffer): void {
     const tmp = `${file}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
     fs.writeFileSync(tmp, data, { mode: 0o600 });
     fs.renameSync(tmp, file);
+    trimPlans(path.dirname(file));
   } catch {
     /* no plan: the next invocation runs through Node */
   }
+}
+
+/** Keeps the MAX_PLANS most recently written plans (a removed plan only costs one Node run). */
+function trimPlans(dir: string): void {
+  const names = fs.readdirSync(dir);
+  if (names.length <= MAX_PLANS) return;
+  const aged = names
+    .map((n) => ({ n, t: fs.statSync(path.join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+    .sort((a, b) => b.t - a.t);
+  for (const { n } of aged.slice(MAX_PLANS)) fs.rmSync(path.join(dir, n), { force: true });
 }
 
 /** Removes the plan of this invocation (when its outcome could not be replayed). */
