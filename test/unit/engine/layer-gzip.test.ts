@@ -7,7 +7,13 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { Digester, digestOf } from '../../../server/src/engine/digest';
 import { StrataError } from '../../../server/src/engine/errors';
-import { GZIP_BLOCK, gzipParallel } from '../../../server/src/engine/layer/gzip';
+import {
+  blockLevel,
+  GZIP_BLOCK,
+  GZIP_LEVEL_OTHER,
+  GZIP_LEVEL_TEXT,
+  gzipParallel,
+} from '../../../server/src/engine/layer/gzip';
 import { repoRoot } from '../../support';
 
 async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
@@ -66,6 +72,39 @@ describe('parallel gzip', () => {
     assert.ok(zlib.inflateRawSync(out.subarray(10, out.length - 8)).equals(input));
     assert.equal(out.readUInt32LE(out.length - 8), zlib.crc32(input));
     assert.equal(out.readUInt32LE(out.length - 4), input.length);
+  });
+
+  it('deflates text blocks at level 4 and other blocks at level 1, exactly as pinned here', async () => {
+    // A change to any setting (levels, memLevel, block size, dictionary, header) fails this test:
+    // it changes every layer digest, so the build cache format version must change with it.
+    const text = Buffer.alloc(GZIP_BLOCK);
+    for (let i = 0; i < text.length; i++)
+      text[i] = 'strata layer \n'.charCodeAt(i % 14) + (i % 97 === 0 ? 1 : 0);
+    const binary = mixed(GZIP_BLOCK, 9).fill(0, 0, 100_000); // noise and zeros: not text
+    assert.equal(blockLevel(text), GZIP_LEVEL_TEXT);
+    assert.equal(blockLevel(binary), GZIP_LEVEL_OTHER);
+    assert.equal(blockLevel(Buffer.alloc(0)), GZIP_LEVEL_TEXT);
+    const tail = text.subarray(0, 1000);
+    const input = Buffer.concat([text, binary, tail]);
+    const expected = Buffer.concat([
+      Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]),
+      zlib.deflateRawSync(text, { level: 4, memLevel: 9, finishFlush: zlib.constants.Z_SYNC_FLUSH }),
+      zlib.deflateRawSync(binary, {
+        level: 1,
+        memLevel: 9,
+        dictionary: text.subarray(GZIP_BLOCK - 32 * 1024),
+        finishFlush: zlib.constants.Z_SYNC_FLUSH,
+      }),
+      zlib.deflateRawSync(tail, {
+        level: 4,
+        memLevel: 9,
+        dictionary: binary.subarray(GZIP_BLOCK - 32 * 1024),
+        finishFlush: zlib.constants.Z_FINISH,
+      }),
+      Buffer.from(new Uint32Array([zlib.crc32(input), input.length]).buffer),
+    ]);
+    const ours = await collect(gzipParallel([input]));
+    assert.ok(ours.equals(expected), 'the layer gzip format changed');
   });
 
   it('hands every input block to onInput in order (the diff_id)', async () => {
