@@ -6,7 +6,7 @@
 // rootless pass (test/run-all.ts runs this suite again as strata-test) checks its own build against
 // the rule that makes them equal (every owner 0) and against a second fresh build.
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseDigest } from '../../server/src/engine/digest';
@@ -14,6 +14,7 @@ import { readLayer } from '../../server/src/engine/layer/read';
 import type { LayerEntry } from '../../server/src/engine/sandbox/entry';
 import { openStore } from '../../server/src/engine/store/store';
 import {
+  asUserArgv,
   cliBundle,
   ensureTestUsers,
   isRoot,
@@ -24,6 +25,7 @@ import {
   runCli,
   SINGLE_ID_USER,
   strataBox,
+  uidOf,
 } from '../support';
 import { cliEnv, debianSeeded, lockDigests, ok, writeSpec } from './helpers';
 
@@ -60,6 +62,12 @@ workloads:
   greet:
     command: [cat, /hello.txt]
 `;
+
+/** The pids of a process's children (runuser's one child, the CLI). */
+function childrenOf(pid: number): number[] {
+  const text = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return text ? text.split(/\s+/).map(Number) : [];
+}
 
 interface UserBuild {
   who: string;
@@ -231,5 +239,65 @@ describe('build: the same layers for every user', function () {
       ok(r, `run as ${b.who}`);
       assert.equal(r.stdout, 'Hello, world!\n');
     }
+  });
+
+  it('gc removes a killed build step of any user, files of subordinate ids included', async function () {
+    const user = isRoot() ? (ensureTestUsers(), RANGE_USER) : undefined;
+    const spec = `strata: 1
+name: killed
+from: docker.io/library/busybox:latest
+steps:
+  - run: mkdir /x && echo f > /x/f && chown 42:42 /x/f /x && chmod 700 /x && touch /ready && sleep 60
+`;
+    const { home, dir } = makeWorkspace(tempRoot('killed'), user, spec);
+    const env = await cliEnv(home);
+    const [file, argv] = asUserArgv(process.execPath, [cliBundle, 'build'], user);
+    const child = spawn(file, argv, {
+      cwd: dir,
+      env: { ...process.env, ...env, HOME: user ? `/home/${user}` : (process.env.HOME ?? '/') },
+      stdio: 'ignore',
+    });
+    const tmp = path.join(home, 'tmp');
+    const stepDir = () => (fs.existsSync(tmp) ? fs.readdirSync(tmp) : []).find((n) => n.startsWith('step-'));
+    while (!(stepDir() && fs.existsSync(path.join(tmp, stepDir()!, 'upper', 'ready'))))
+      await new Promise((r) => setTimeout(r, 50));
+    const left = stepDir()!;
+    // The node process (under runuser when switching users) is killed outright: no cleanup runs.
+    const node = user ? childrenOf(child.pid!)[0]! : child.pid!;
+    const exited = new Promise((r) => child.once('exit', r));
+    process.kill(node, 'SIGKILL');
+    await exited;
+    assert.ok(fs.existsSync(path.join(tmp, left, 'upper', 'x')), 'the killed step left its upper dir');
+    if (user) {
+      const owner = fs.statSync(path.join(tmp, left, 'upper', 'x')).uid;
+      assert.notEqual(
+        owner,
+        uidOf(user),
+        'the folder belongs to a subordinate id, which the user cannot remove as itself',
+      );
+    }
+
+    // Root's files in the user's store (a `sudo strata pull` gone wrong) are beyond the user's
+    // reach even through the range: gc names them, removes the rest and exits 1.
+    const dead = Number(execFileSync('sh', ['-c', 'echo $$']).toString().trim());
+    const foreign = path.join(tmp, `ingest-${dead}-0123456789ab`);
+    if (user) {
+      fs.mkdirSync(path.join(foreign, 'sub'), { recursive: true });
+      fs.writeFileSync(path.join(foreign, 'sub', 'f'), 'root owns this');
+    }
+
+    const gc = await runCli(['gc', '--json'], { env, cwd: dir, user });
+    const report = JSON.parse(gc.stdout.trim().split('\n').pop()!) as {
+      removedTemp: number;
+      notRemoved: string[];
+    };
+    assert.ok(report.removedTemp >= 1, gc.stdout);
+    assert.ok(!fs.existsSync(path.join(tmp, left)), `${left} is gone`);
+    if (user) {
+      assert.equal(gc.code, 1, gc.stderr);
+      assert.match(gc.stderr, new RegExp(`could not remove tmp/ingest-${dead}-0123456789ab`));
+      assert.equal(report.notRemoved.length, 1);
+      assert.ok(fs.existsSync(foreign));
+    } else ok(gc, 'gc');
   });
 });

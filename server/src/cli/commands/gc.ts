@@ -23,7 +23,9 @@ for running pulls and builds to finish, and makes new ones wait. Stops without r
 when a named image cannot be read: run 'strata fsck' then.
 
   --dry-run   only report what would be removed
-  --json      print the report as JSON`,
+  --json      print the report as JSON
+
+Exits 1 when something could not be removed (each named on stderr, the rest is removed).`,
   async run(args, io) {
     const { flags, positional } = parseArgs(args, 'gc', [], ['--json', '--dry-run']);
     if (positional.length)
@@ -38,6 +40,11 @@ when a named image cannot be read: run 'strata fsck' then.
           ? io.stdout.write(JSON.stringify({ type: 'waiting', message: m }) + '\n')
           : io.stderr.write(`strata gc: ${m}\n`),
     });
+    for (const what of report.notRemoved) io.stderr.write(`strata gc: warning: could not remove ${what}\n`);
+    if (report.notRemoved.length)
+      io.stderr.write(
+        'strata gc: files of other ids (a subuid range) are removed through `unshare --map-auto` (util-linux) and newuidmap/newgidmap (package uidmap); check that both work\n',
+      );
     if (json) io.stdout.write(JSON.stringify({ type: 'result', ...report }) + '\n');
     else {
       const verb = flags.has('--dry-run') ? 'would remove' : 'removed';
@@ -45,6 +52,6 @@ when a named image cannot be read: run 'strata fsck' then.
         `${verb} ${report.removedBlobs} blobs, ${report.removedTrees} layer trees, ${report.removedTemp} temp entries, ${report.removedCopyDigests} copy digests, ${report.removedLogs} build logs (${formatBytes(report.freedBytes)}); kept ${report.keptBlobs} blobs, ${report.keptTrees} layer trees\n`,
       );
     }
-    return 0;
+    return report.notRemoved.length ? 1 : 0;
   },
 };

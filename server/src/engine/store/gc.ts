@@ -25,6 +25,8 @@ export interface GcReport {
   freedBytes: number;
   keptBlobs: number;
   keptTrees: number;
+  /** Entries that could not be removed, each with why (gc goes on without them). */
+  notRemoved: string[];
 }
 
 function sizeOf(p: string): number {
@@ -210,46 +212,41 @@ export async function gc(store: Store, options: WaitOptions & { dryRun?: boolean
       freedBytes: 0,
       keptBlobs: 0,
       keptTrees: 0,
+      notRemoved: [],
+    };
+    // One entry that cannot be removed (files of ids the user cannot touch, without newuidmap)
+    // must not stop the rest: it is reported, with why, and the sweep goes on.
+    const remove = (p: string, tree: boolean): boolean => {
+      const bytes = sizeOf(p);
+      if (!options.dryRun) {
+        try {
+          if (tree) removeTreeForce(p);
+          else fs.rmSync(p, { force: true });
+        } catch (e) {
+          report.notRemoved.push(`${path.relative(store.home, p)}: ${(e as Error).message}`);
+          return false;
+        }
+      }
+      report.freedBytes += bytes;
+      return true;
     };
     for (const hex of fs.readdirSync(store.paths.blobs)) {
-      if (reach.blobs.has(hex)) {
-        report.keptBlobs++;
-        continue;
-      }
-      const file = path.join(store.paths.blobs, hex);
-      report.freedBytes += sizeOf(file);
-      report.removedBlobs++;
-      if (!options.dryRun) fs.rmSync(file, { force: true });
+      if (reach.blobs.has(hex)) report.keptBlobs++;
+      else if (remove(path.join(store.paths.blobs, hex), false)) report.removedBlobs++;
     }
     for (const name of fs.readdirSync(store.paths.layers)) {
       const hex = name.replace(/\.json$/, '');
+      const isTree = !name.endsWith('.json');
       if (reach.trees.has(hex)) {
-        if (!name.endsWith('.json')) report.keptTrees++;
-        continue;
-      }
-      const p = path.join(store.paths.layers, name);
-      report.freedBytes += sizeOf(p);
-      if (!name.endsWith('.json')) report.removedTrees++;
-      if (!options.dryRun) removeTreeForce(p);
+        if (isTree) report.keptTrees++;
+      } else if (remove(path.join(store.paths.layers, name), isTree) && isTree) report.removedTrees++;
     }
-    for (const name of [...staleTempEntries(store), ...agedTempEntries(store)]) {
-      const p = path.join(store.paths.tmp, name);
-      report.freedBytes += sizeOf(p);
-      report.removedTemp++;
-      if (!options.dryRun) removeTreeForce(p);
-    }
-    for (const name of staleCopyDigests(store)) {
-      const p = path.join(store.paths.copyContent, name);
-      report.freedBytes += sizeOf(p);
-      report.removedCopyDigests++;
-      if (!options.dryRun) fs.rmSync(p, { force: true });
-    }
-    for (const name of staleBuildLogs(store)) {
-      const p = path.join(store.paths.logs, name);
-      report.freedBytes += sizeOf(p);
-      report.removedLogs++;
-      if (!options.dryRun) fs.rmSync(p, { force: true });
-    }
+    for (const name of [...staleTempEntries(store), ...agedTempEntries(store)])
+      if (remove(path.join(store.paths.tmp, name), true)) report.removedTemp++;
+    for (const name of staleCopyDigests(store))
+      if (remove(path.join(store.paths.copyContent, name), false)) report.removedCopyDigests++;
+    for (const name of staleBuildLogs(store))
+      if (remove(path.join(store.paths.logs, name), false)) report.removedLogs++;
     if (!options.dryRun) {
       fsyncDir(store.paths.blobs);
       fsyncDir(store.paths.layers);
