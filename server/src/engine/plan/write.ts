@@ -36,7 +36,12 @@ export function specInputs(spec: EnvironmentSpec, inv: Invocation, home: string)
   } catch {
     box = undefined;
   }
-  files.push(path.join(inv.root, 'out', 'cli.js'), ...(box ? [box] : []));
+  // The install itself: a rebuilt bundle, helper or front end makes every plan fall back.
+  files.push(
+    path.join(inv.root, 'out', 'cli.js'),
+    path.join(inv.root, 'native', 'build', 'strata-front'),
+    ...(box ? [box] : []),
+  );
   files.push(new StorePaths(home).indexJson);
   const trees = spec.steps.flatMap((s) => (s.kind === 'copy' ? [{ root: spec.dir, src: s.src }] : []));
   return { files, trees, present: [] };
