@@ -215,8 +215,9 @@ int replay_run(const struct invocation *inv, const struct plan *p) {
   sigaction(SIGALRM, &alrm, NULL);
   int status[2];
   if (pipe2(status, O_CLOEXEC) != 0) {
-    fprintf(stderr, "strata: cannot make a pipe: %s\n", strerror(errno));
-    return 125;
+    unlink(lease);
+    remove_tree(dir.p);
+    fall_back(inv, "cannot make the status pipe");
   }
   char **argv = box_argv(p, upper.p, work.p);
   struct timespec started, ended;
