@@ -298,6 +298,12 @@ steps:
       assert.match(gc.stderr, new RegExp(`could not remove tmp/ingest-${dead}-0123456789ab`));
       assert.equal(report.notRemoved.length, 1);
       assert.ok(fs.existsSync(foreign));
+      const repair = await runCli(['fsck', '--repair'], { env, cwd: dir, user });
+      assert.equal(repair.code, 1, repair.stdout);
+      assert.match(
+        repair.stderr,
+        /could not repair tmp\/ingest-\d+-0123456789ab: left by a process that is gone/,
+      );
     } else ok(gc, 'gc');
   });
 });

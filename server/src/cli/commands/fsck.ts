@@ -52,13 +52,16 @@ harmless, removed by gc or --repair). Exits 1 when something is broken.
       trees: report.trees,
       problems: report.problems.length,
       repaired: report.repaired,
+      notRepaired: report.notRepaired,
     };
     if (json) io.stdout.write(JSON.stringify(summary) + '\n');
     else
       io.stdout.write(
         `${report.blobs} blobs, ${report.trees} layer trees checked: ${report.problems.length === 0 ? 'no problems' : `${report.problems.length} problem(s)${repair ? `, ${report.repaired} repaired` : " (run 'strata fsck --repair')"}`}\n`,
       );
+    for (const what of report.notRepaired)
+      io.stderr.write(`strata fsck: warning: could not repair ${what}\n`);
     const unrepaired = report.problems.filter((p) => !(repair && p.repair));
-    return unrepaired.length === 0 ? 0 : 1;
+    return unrepaired.length === 0 && report.notRepaired.length === 0 ? 0 : 1;
   },
 };

@@ -30,6 +30,8 @@ export interface FsckReport {
    */
   stale: Problem[];
   repaired: number;
+  /** With --repair: what could not be removed, each with why. */
+  notRepaired: string[];
 }
 
 /** Counts a tree the way apply counted what it made: non-directories and bytes of distinct inodes. */
@@ -175,8 +177,9 @@ export async function fsck(
       });
     }
     let repaired = 0;
-    if (options.repair) repaired = repairAll(store, [...problems, ...stale]);
-    return { blobs: blobs.length, trees, problems, stale, repaired };
+    let notRepaired: string[] = [];
+    if (options.repair) ({ repaired, notRepaired } = repairAll(store, [...problems, ...stale]));
+    return { blobs: blobs.length, trees, problems, stale, repaired, notRepaired };
   };
   return options.repair ? store.withExclusive(run, options) : run();
 }
@@ -226,8 +229,10 @@ function reachOf(store: Store, digest: string): Set<string> {
   return seen;
 }
 
-function repairAll(store: Store, problems: Problem[]): number {
+/** Removes what each problem's repair names; what cannot be removed is returned, with why. */
+function repairAll(store: Store, problems: Problem[]): { repaired: number; notRepaired: string[] } {
   let repaired = 0;
+  const notRepaired: string[] = [];
   const done = new Set<string>();
   for (const p of problems) {
     if (!p.repair) continue;
@@ -235,16 +240,21 @@ function repairAll(store: Store, problems: Problem[]): number {
     if (done.has(key)) continue;
     done.add(key);
     const { kind, id } = p.repair;
-    if (kind === 'blob') fs.rmSync(path.join(store.paths.blobs, id), { force: true });
-    else if (kind === 'tree') {
-      removeTreeForce(path.join(store.paths.layers, id));
-      fs.rmSync(path.join(store.paths.layers, `${id}.json`), { force: true });
-    } else if (kind === 'temp') removeTreeForce(path.join(store.paths.tmp, id));
-    else if (kind === 'cache') fs.rmSync(path.join(store.paths.cache, `${id}.json`), { force: true });
-    else if (kind === 'name') writeIndex(store.paths, withoutName(readIndex(store.paths), id));
-    repaired++;
+    try {
+      if (kind === 'blob') fs.rmSync(path.join(store.paths.blobs, id), { force: true });
+      else if (kind === 'tree') {
+        removeTreeForce(path.join(store.paths.layers, id));
+        fs.rmSync(path.join(store.paths.layers, `${id}.json`), { force: true });
+      } else if (kind === 'temp') removeTreeForce(path.join(store.paths.tmp, id));
+      else if (kind === 'cache') fs.rmSync(path.join(store.paths.cache, `${id}.json`), { force: true });
+      else if (kind === 'name') writeIndex(store.paths, withoutName(readIndex(store.paths), id));
+      repaired++;
+    } catch (e) {
+      // One entry beyond our reach (files of ids we cannot touch) must not stop the others.
+      notRepaired.push(`${p.message}: ${(e as Error).message}`);
+    }
   }
-  return repaired;
+  return { repaired, notRepaired };
 }
 
 /** sha256 (hex) of every regular file (and hardlink) the layer blob leaves at each path. */
