@@ -50,10 +50,15 @@ harmless, removed by gc or --repair). Exits 1 when something is broken.
       type: 'result',
       blobs: report.blobs,
       trees: report.trees,
+      countsOnly: report.countsOnly,
       problems: report.problems.length,
       repaired: report.repaired,
       notRepaired: report.notRepaired,
     };
+    if (!json && report.countsOnly > 0)
+      io.stdout.write(
+        `note: ${report.countsOnly} layer tree(s) hold no listing (unpacked by an older Strata or by a pull): checked by entry counts only; 'strata fsck --deep' compares their files with the blobs\n`,
+      );
     if (json) io.stdout.write(JSON.stringify(summary) + '\n');
     else
       io.stdout.write(

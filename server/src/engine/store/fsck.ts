@@ -23,6 +23,8 @@ import type { Store } from './store';
 export interface FsckReport {
   blobs: number;
   trees: number;
+  /** Trees checked by entry counts only: their record holds no listing (see layer-trees.ts). */
+  countsOnly: number;
   problems: Problem[];
   /**
    * Leftovers of interrupted work (temp files of dead processes, a tree record whose rename never
@@ -61,14 +63,19 @@ function countTree(root: string): { nonDirs: number; bytes: number } {
   return { nonDirs, bytes };
 }
 
-function checkTrees(
-  store: Store,
-  problems: Problem[],
-  stale: Problem[],
-  deep: boolean,
-  deepTrees: { hex: string; meta: LayerTreeMeta }[],
-): number {
-  let trees = 0;
+interface TreeChecks {
+  trees: number;
+  /** Trees whose record has no listing (unpacked before listings, or by a writer that takes none). */
+  countsOnly: number;
+  problems: Problem[];
+  stale: Problem[];
+  /** Trees that passed the cheap checks, for --deep. */
+  passed: { hex: string; meta: LayerTreeMeta }[];
+}
+
+function checkTrees(store: Store): TreeChecks {
+  const out: TreeChecks = { trees: 0, countsOnly: 0, problems: [], stale: [], passed: [] };
+  const { problems, stale } = out;
   const names = new Set(fs.readdirSync(store.paths.layers));
   for (const name of names) {
     const hex = name.replace(/\.json$/, '');
@@ -82,7 +89,7 @@ function checkTrees(
         stale.push({ message: `layer ${hex}: record of an unpack that did not finish`, repair });
       continue;
     }
-    trees++;
+    out.trees++;
     let meta: LayerTreeMeta | undefined;
     try {
       meta = JSON.parse(
@@ -107,16 +114,17 @@ function checkTrees(
       });
       continue;
     }
-    if (listingComparable(meta.listing) && treeListing(dir).digest !== meta.listing.digest) {
+    if (!listingComparable(meta.listing)) out.countsOnly++;
+    else if (treeListing(dir).digest !== meta.listing.digest) {
       problems.push({
         message: `layer tree ${hex}: a file's content, mode, type or link target changed since it was unpacked (altered)`,
         repair,
       });
       continue;
     }
-    if (deep) deepTrees.push({ hex, meta });
+    out.passed.push({ hex, meta });
   }
-  return trees;
+  return out;
 }
 
 export async function fsck(
@@ -157,10 +165,10 @@ export async function fsck(
     problems.push(...reach.problems);
     // A name or cache entry that reaches a corrupt blob is broken as well.
     if (corrupt.size) problems.push(...brokenByCorrupt(store, corrupt));
-    const stale: Problem[] = [];
-    const deepTrees: { hex: string; meta: LayerTreeMeta }[] = [];
-    const trees = checkTrees(store, problems, stale, !!options.deep, deepTrees);
-    for (const { hex, meta } of deepTrees) {
+    const checked = checkTrees(store);
+    const { trees, countsOnly, stale } = checked;
+    problems.push(...checked.problems);
+    for (const { hex, meta } of options.deep ? checked.passed : []) {
       const p = await deepCheckTree(store, hex, meta, corrupt, options.signal);
       if (p) problems.push(p);
     }
@@ -179,7 +187,7 @@ export async function fsck(
     let repaired = 0;
     let notRepaired: string[] = [];
     if (options.repair) ({ repaired, notRepaired } = repairAll(store, [...problems, ...stale]));
-    return { blobs: blobs.length, trees, problems, stale, repaired, notRepaired };
+    return { blobs: blobs.length, trees, countsOnly, problems, stale, repaired, notRepaired };
   };
   return options.repair ? store.withExclusive(run, options) : run();
 }
