@@ -166,6 +166,34 @@ describe('registry: resumable downloads', function () {
     });
   }
 
+  it('unpacks while downloading: the tree grows before the last byte came, and shows only after', async function () {
+    let release!: () => void;
+    const until = new Promise<void>((r) => (release = r));
+    proxy.tamper = ({ method, path: p }) =>
+      method === 'GET' && p === layerPath() ? { pauseAfter: { bytes: 500_000, until } } : undefined;
+    const store = openStore(home.home);
+    const pulling = pullImage('busybox', { store, client: client() });
+    pulling.catch(() => undefined); // awaited below
+    try {
+      // Bounded wait until strata-box has written part of the layer into its temp tree.
+      let written: string[] = [];
+      for (let i = 0; i < 400 && written.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const temp = tmpEntries(home.home).filter((f) => f.startsWith('layer-'));
+        written = temp.flatMap((d) => fs.readdirSync(path.join(home.home, 'tmp', d)));
+      }
+      assert.ok(written.length > 0, 'entries of the layer are written while its download waits');
+      assert.equal(store.hasBlob(parseDigest(layer.digest)), false, 'the blob is not visible yet');
+      assert.deepEqual(fs.readdirSync(path.join(home.home, 'layers', 'sha256')), [], 'nor the tree');
+    } finally {
+      release();
+    }
+    const r = await pulling;
+    assert.equal(r.layers[0]!.digest, layer.digest);
+    assert.equal(layerRequests().length, 1, 'one pass over the bytes');
+    assert.deepEqual(await checkStore(home.home, { trees: true }), []);
+  });
+
   describe('kill -9 of strata pull', function () {
     before(function () {
       requirePrerequisites(this, { files: [cliBundle] });

@@ -150,8 +150,9 @@ export class BlobDownload {
       const body = this.response!.body;
       let chunk = body.read() as Buffer | null;
       if (chunk === null) {
-        const state = await this.waitForBytes(body);
+        const state = await this.waitForBytes(body, parts.length > 0);
         if (state === 'readable') continue;
+        if (state === 'slow') break; // the network pauses: hand out what came (it is on disk)
         this.checkCancelled();
         this.close();
         if (this.offset < this.size) {
@@ -182,8 +183,11 @@ export class BlobDownload {
     this.options.onProgress?.(this.offset);
   }
 
-  /** Waits for the network; past SLOW_MS without a byte, puts what came on disk meanwhile. */
-  private async waitForBytes(body: Readable): Promise<'readable' | 'end' | Error> {
+  /**
+   * Waits for the network. Past SLOW_MS without a byte, what came is put on disk (a kill then loses
+   * nothing) and, when there is some, given to the consumer ('slow') rather than held back.
+   */
+  private async waitForBytes(body: Readable, holding: boolean): Promise<'readable' | 'end' | 'slow' | Error> {
     const ready = readable(body);
     let timer: NodeJS.Timeout | undefined;
     const slow = new Promise<'slow'>((r) => (timer = setTimeout(() => r('slow'), SLOW_MS)));
@@ -191,7 +195,7 @@ export class BlobDownload {
     clearTimeout(timer);
     if (first !== 'slow') return first;
     await this.flushKept();
-    return ready;
+    return holding ? 'slow' : ready;
   }
 
   /**

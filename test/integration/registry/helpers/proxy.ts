@@ -30,6 +30,8 @@ export interface Rewrite {
   hold?: Promise<void>;
   /** Pass on this many body bytes, then send nothing more (the client waits; kill it meanwhile). */
   stallAfter?: number;
+  /** Pass on this many body bytes, then the rest only once `until` resolves (a slow network). */
+  pauseAfter?: { bytes: number; until: Promise<void> };
   /** Forward without the Range header, as a registry that ignores Range does (answers 200). */
   stripRange?: boolean;
 }
@@ -111,6 +113,33 @@ export async function startProxy(target: string, bindHost = '127.0.0.1'): Promis
                 up.destroy();
                 if (rewrite.cutAfter !== undefined) res.socket?.destroy();
               }
+            });
+            return;
+          }
+          if (rewrite?.pauseAfter) {
+            const { bytes, until } = rewrite.pauseAfter;
+            res.writeHead(status, headers);
+            let sent = 0;
+            let state: 'before' | 'paused' | 'released' = 'before';
+            const held: Buffer[] = [];
+            up.on('data', (c: Buffer) => {
+              entry.responseBytes += c.length;
+              if (state === 'released') return void res.write(c);
+              if (state === 'paused') return void held.push(c);
+              const room = bytes - sent;
+              sent += c.length;
+              if (room >= c.length) return void res.write(c);
+              res.write(c.subarray(0, room));
+              held.push(c.subarray(room));
+              state = 'paused';
+              void until.then(() => {
+                for (const h of held.splice(0)) res.write(h);
+                state = 'released';
+                if (up.readableEnded) res.end();
+              });
+            });
+            up.on('end', () => {
+              if (state !== 'paused') res.end();
             });
             return;
           }
