@@ -4,9 +4,11 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
 import { Digester, digestOf } from '../../../server/src/engine/digest';
 import { StrataError } from '../../../server/src/engine/errors';
+import { deflatePool } from '../../../server/src/engine/layer/deflate-pool';
 import {
   blockLevel,
   GZIP_BLOCK,
@@ -144,6 +146,25 @@ describe('parallel gzip', () => {
       (e: unknown) => e instanceof StrataError && e.code === 'INTERNAL' && /deflate failed/.test(e.message),
     );
     const input = mixed(GZIP_BLOCK + 10);
+    assert.ok(zlib.gunzipSync(await collect(gzipParallel([input], { workers: 2 }))).equals(input));
+  });
+
+  it('fails the stream when a worker dies mid-layer, and replaces the worker', async () => {
+    const pool = deflatePool(2) as unknown as { workers: (Worker | undefined)[] };
+    const gz = gzipParallel([mixed(12 * GZIP_BLOCK)], { workers: 2, level: 9 });
+    await gz.next(); // the header
+    const rest = (async () => {
+      for (;;) if ((await gz.next()).done) return;
+    })();
+    rest.catch(() => undefined);
+    // One turn of the event loop: 8 blocks are queued on the two workers, none can be done yet.
+    await new Promise((r) => setImmediate(r));
+    await pool.workers[0]!.terminate();
+    await assert.rejects(
+      rest,
+      (e: unknown) => e instanceof StrataError && e.code === 'INTERNAL' && /deflate worker/.test(e.message),
+    );
+    const input = mixed(3 * GZIP_BLOCK);
     assert.ok(zlib.gunzipSync(await collect(gzipParallel([input], { workers: 2 }))).equals(input));
   });
 

@@ -2,7 +2,8 @@
 // piece of a raw deflate stream. Blocks travel in shared memory (a `BlockSlot`: the previous block's
 // last 32 KiB, then the block), so posting a job copies nothing; the worker sends its output back as
 // a transferred buffer. A slot belongs to one gzip stream and is not written again until its job has
-// answered. Workers are unref'd while idle so that a finished CLI can exit.
+// answered. Workers are unref'd while idle so that a finished CLI can exit; one that dies fails the
+// pending jobs and is replaced when the next job comes.
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { StrataError } from '../errors';
@@ -78,53 +79,56 @@ interface Reply {
 }
 
 export class DeflatePool {
-  private readonly workers: Worker[] = [];
+  /** A worker that exited is dropped here and a new one is started when the next job needs it. */
+  private readonly workers: (Worker | undefined)[];
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private turn = 0;
 
   constructor(readonly size: number) {
-    for (let i = 0; i < size; i++) this.workers.push(this.spawn());
+    this.workers = Array.from({ length: size }, (_, i) => this.spawn(i));
   }
 
-  private spawn(): Worker {
+  private spawn(index: number): Worker {
     const w = new Worker(WORKER_SOURCE, { eval: true });
     w.on('message', (m: Reply) => this.settle(m));
     w.on('error', (e) => this.failAll(e));
     w.on('exit', (code) => {
+      if (this.workers[index] === w) this.workers[index] = undefined;
       if (this.pending.size) this.failAll(new Error(`a deflate worker exited with code ${code}`));
     });
     w.unref();
     return w;
   }
 
+  private worker(index: number): Worker {
+    return (this.workers[index] ??= this.spawn(index));
+  }
+
   private settle(m: Reply): void {
     const job = this.pending.get(m.id);
     this.pending.delete(m.id);
-    if (this.pending.size === 0) for (const w of this.workers) w.unref();
+    if (this.pending.size === 0) for (const w of this.workers) w?.unref();
     if (!job) return;
     if (m.out) job.resolve(Buffer.from(m.out.buffer, m.out.byteOffset, m.out.byteLength));
     else job.reject(new StrataError('INTERNAL', `gzip: deflate failed: ${m.error ?? 'no output'}`));
   }
 
+  /** Every pending job fails (their streams are abandoned); answers that still come are ignored. */
   private failAll(e: Error): void {
     const error = new StrataError('INTERNAL', `gzip: a deflate worker failed: ${e.message}`, undefined, {
       cause: e,
     });
     for (const job of this.pending.values()) job.reject(error);
     this.pending.clear();
-    // A dead worker is replaced, so that later layers can still be written.
-    for (let i = 0; i < this.workers.length; i++) {
-      if (this.workers[i]!.threadId === -1) this.workers[i] = this.spawn();
-    }
   }
 
   /** Compresses one block; the promise settles with its piece of the deflate stream. */
   deflate(job: DeflateJob): Promise<Buffer> {
-    if (this.pending.size === 0) for (const w of this.workers) w.ref();
+    if (this.pending.size === 0) for (const w of this.workers) w?.ref();
     const id = this.nextId++;
     // Round robin: blocks are equal in size, so the workers get equal shares.
-    const worker = this.workers[this.turn++ % this.workers.length]!;
+    const worker = this.worker(this.turn++ % this.size);
     return new Promise<Buffer>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.postMessage({
