@@ -70,6 +70,7 @@ parentPort.on('message', (m) => {
 interface Pending {
   resolve: (b: Buffer) => void;
   reject: (e: Error) => void;
+  worker: number;
 }
 
 interface Reply {
@@ -82,11 +83,13 @@ export class DeflatePool {
   /** A worker that exited is dropped here and a new one is started when the next job needs it. */
   private readonly workers: (Worker | undefined)[];
   private readonly pending = new Map<number, Pending>();
+  /** Jobs sent to each worker and not answered yet. */
+  private readonly queued: number[];
   private nextId = 0;
-  private turn = 0;
 
   constructor(readonly size: number) {
     this.workers = Array.from({ length: size }, (_, i) => this.spawn(i));
+    this.queued = new Array<number>(size).fill(0);
   }
 
   private spawn(index: number): Worker {
@@ -110,6 +113,7 @@ export class DeflatePool {
     this.pending.delete(m.id);
     if (this.pending.size === 0) for (const w of this.workers) w?.unref();
     if (!job) return;
+    this.queued[job.worker]!--;
     if (m.out) job.resolve(Buffer.from(m.out.buffer, m.out.byteOffset, m.out.byteLength));
     else job.reject(new StrataError('INTERNAL', `gzip: deflate failed: ${m.error ?? 'no output'}`));
   }
@@ -121,16 +125,21 @@ export class DeflatePool {
     });
     for (const job of this.pending.values()) job.reject(error);
     this.pending.clear();
+    this.queued.fill(0);
   }
 
   /** Compresses one block; the promise settles with its piece of the deflate stream. */
   deflate(job: DeflateJob): Promise<Buffer> {
     if (this.pending.size === 0) for (const w of this.workers) w?.ref();
     const id = this.nextId++;
-    // Round robin: blocks are equal in size, so the workers get equal shares.
-    const worker = this.worker(this.turn++ % this.size);
+    // To the worker with the shortest queue: text blocks take longer than others, and on a shared
+    // machine one core may be slower. Which worker deflates a block never changes its bytes.
+    let index = 0;
+    for (let i = 1; i < this.size; i++) if (this.queued[i]! < this.queued[index]!) index = i;
+    this.queued[index]!++;
+    const worker = this.worker(index);
     return new Promise<Buffer>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, worker: index });
       worker.postMessage({
         id,
         memory: job.slot.memory,
