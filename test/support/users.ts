@@ -105,6 +105,10 @@ export function runCollect(
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    // A child that exits before reading its input closes the pipe: EPIPE is not the test's error.
+    child.stdin!.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') reject(e);
+    });
     child.stdin!.end(input ?? '');
   });
 }
