@@ -1,7 +1,9 @@
 /* User namespace id maps. By default container root is the invoking user alone (a "single-id"
  * mapping, which any user may write). Where /etc/subuid and /etc/subgid give the user a range and
  * the setuid helpers newuidmap/newgidmap exist, ids 1-65535 map through that range as well, as
- * podman and buildah do. Root runs the same way (root has no range here: 0 maps to 0 alone). */
+ * podman and buildah do. Root runs the same way (root has no range here: 0 maps to 0 alone).
+ * `run --single-id` skips the range: the engine's build steps use it so that every user's steps
+ * see the same ids (engine/build/README.md "Same layers for every user"). */
 #include "idmap.h"
 
 #include <errno.h>
@@ -50,8 +52,13 @@ static bool find_range(const char *file, const char *name, unsigned long id, uns
   return false;
 }
 
+static bool force_single_id;
+
+void idmap_force_single_id(void) { force_single_id = true; }
+
 void idmap_choose(struct id_mapping *m) {
   *m = (struct id_mapping){.single = true, .host_uid = getuid(), .host_gid = getgid()};
+  if (force_single_id) return;
   struct passwd *pw = getpwuid(m->host_uid);
   const char *name = pw ? pw->pw_name : NULL;
   unsigned long us, uc, gs, gc;

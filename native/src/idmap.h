@@ -6,6 +6,10 @@
 
 #include "run.h"
 
+/* `run --single-id`: from now on idmap_choose maps the invoking ids alone, whatever /etc/subuid
+ * says. A process-wide setting (as g_status_fd is), made while the options are read, before the
+ * mapping is chosen. */
+void idmap_force_single_id(void);
 /* Decides the mapping for the invoking user (read /etc/subuid, /etc/subgid, look for newuidmap). */
 void idmap_choose(struct id_mapping *m);
 /* Writes the maps of the child `pid` (in its new user namespace) from outside. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "idmap.h"
 #include "run.h"
 #include "util.h"
 
@@ -13,8 +14,8 @@
   "                      [--bind SRC DEST] [--ro-bind SRC DEST] [--dev-bind SRC DEST]\n"    \
   "                      [--tmpfs DEST] [--env NAME=VALUE] [--cwd DIR] [--hostname NAME]\n" \
   "                      [--uid N] [--gid N] [--net none|host] [--read-only] [--tty]\n"     \
-  "                      [--fakeroot] [--memory BYTES] [--pids N] [--cpus N]\n"             \
-  "                      [--status-fd FD] [--grace-ms MS] -- COMMAND [ARG...]\n"
+  "                      [--fakeroot] [--single-id] [--memory BYTES] [--pids N]\n"        \
+  "                      [--cpus N] [--status-fd FD] [--grace-ms MS] -- COMMAND [ARG...]\n"
 
 static const char run_help[] =
     RUN_USAGE
@@ -44,6 +45,9 @@ static const char run_help[] =
     "  --tty                give the workload a pseudo-terminal\n"
     "  --fakeroot           with a single mapped id, chown and set*id calls succeed without\n"
     "                       effect (so package managers work)\n"
+    "  --single-id          map container root to the invoking user alone even where\n"
+    "                       /etc/subuid gives a range (root: 0 to 0, as always), so the\n"
+    "                       container sees the same ids whoever starts it\n"
     "  --memory BYTES       memory limit (cgroup); --pids N: process limit;\n"
     "  --cpus N             CPU limit, may be fractional (e.g. 1.5)\n"
     "  --status-fd FD       write JSON-lines events (started, exited, warning, error) to FD\n"
@@ -174,6 +178,7 @@ void run_parse_args(int argc, char **argv, struct run_options *o) {
     } else if (strcmp(a, "--read-only") == 0) o->read_only = true;
     else if (strcmp(a, "--tty") == 0) o->tty = true;
     else if (strcmp(a, "--fakeroot") == 0) o->fakeroot = true;
+    else if (strcmp(a, "--single-id") == 0) idmap_force_single_id();
     else if (strcmp(a, "--memory") == 0) o->memory = need_number(argc, argv, &i, 1 << 20, UINT64_MAX / 2);
     else if (strcmp(a, "--pids") == 0) o->pids = need_number(argc, argv, &i, 1, 4194304);
     else if (strcmp(a, "--cpus") == 0) o->cpus_milli = parse_cpus(need_value(argc, argv, &i));
