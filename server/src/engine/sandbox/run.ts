@@ -47,6 +47,8 @@ export interface SandboxRunOptions {
   tty?: boolean;
   /** chown and set*id succeed without effect in a single-id container (for apt/dpkg). */
   fakeroot?: boolean;
+  /** Map container root to the invoking user alone even where /etc/subuid gives a range (build steps). */
+  singleId?: boolean;
   /** Limits; enforced where a cgroup is writable, else a warning event. */
   memoryBytes?: number;
   pids?: number;
@@ -142,6 +144,7 @@ export function sandboxArgs(o: SandboxRunOptions, statusFd?: number): string[] {
   if (o.readOnly) a.push('--read-only');
   if (o.tty) a.push('--tty');
   if (o.fakeroot) a.push('--fakeroot');
+  if (o.singleId) a.push('--single-id');
   if (o.memoryBytes !== undefined) a.push('--memory', String(Math.floor(o.memoryBytes)));
   if (o.pids !== undefined) a.push('--pids', String(o.pids));
   if (o.cpus !== undefined) a.push('--cpus', String(o.cpus));
