@@ -194,11 +194,12 @@ int replay_run(const struct invocation *inv, const struct plan *p) {
     unlink(lease);
     fall_back(inv, why);
   }
-  char id[96], dirhex[5];
+  char id[96], dirhex[13];
   iso_id(id);
-  random_hex(dirhex, 4);
+  random_hex(dirhex, 12);
   struct buf dir = {0}, upper = {0}, work = {0};
-  buf_printf(&dir, "%s/tmp/run-%s-%s", home, id, dirhex);
+  /* run-<pid>-<hex>, as the engine's tempName(): gc removes it as soon as this process is gone */
+  buf_printf(&dir, "%s/tmp/run-%d-%s", home, (int)getpid(), dirhex);
   buf_printf(&upper, "%s/upper", dir.p);
   buf_printf(&work, "%s/work", dir.p);
   if (mkdir(dir.p, 0777) != 0 || mkdir(upper.p, 0777) != 0 || mkdir(work.p, 0777) != 0) {

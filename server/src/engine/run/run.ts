@@ -1,7 +1,7 @@
 // `strata run` and `strata shell`: the image's layer trees stacked with overlay under a throwaway
 // upper dir, the spec's mounts (relative to its folder), env, workdir, resources and network
 // (workloads default to none), the caller's terminal when interactive; then a run record.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildEnvironment, type BuildOptions, type BuildResult } from '../build/build';
@@ -18,6 +18,7 @@ import { loadPull } from '../build/lazy';
 import { ports } from '../build/ports';
 import { loadSpec } from '../build/spec';
 import { removeTree } from '../build/tmp';
+import { tempName } from '../store/fsutil';
 import { StrataError } from '../errors';
 import { lockPathFor } from '../lock/format';
 import { parseImageRef, formatImageRef } from '../image/ref';
@@ -195,7 +196,8 @@ export async function runEnvironment(req: RunRequest): Promise<RunOutcome> {
   const resources: Resources = workload?.resources ?? {};
 
   const id = newRunId();
-  const dir = path.join(store.paths.tmp, `run-${id}-${randomBytes(2).toString('hex')}`);
+  // run-<pid>-<hex> (tempName): gc removes a crashed run's dir as soon as this process is gone.
+  const dir = path.join(store.paths.tmp, tempName('run'));
   fs.mkdirSync(path.join(dir, 'upper'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'work'));
   const container = {
