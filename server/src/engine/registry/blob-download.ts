@@ -29,6 +29,8 @@ export interface BlobDownloadOptions {
 
 /** Bytes gathered before they are handed to the consumer and written to the kept file. */
 const BLOCK = 1 << 20;
+/** How far the download may run ahead of its consumer. */
+const AHEAD = 8 << 20;
 /** A pause of the network this long gets the bytes that came written before waiting on. */
 const SLOW_MS = 100;
 
@@ -53,6 +55,14 @@ export class BlobDownload {
   private finished = false;
   private fullOnly = false;
   private reading: Promise<void> = Promise.resolve();
+  /** The network side (pump) and its hand-over to the consumer. */
+  private pumping: Promise<void> | undefined;
+  private pumped = false;
+  private pumpError: unknown;
+  private stopped = false;
+  private queued = 0;
+  private wake: (() => void) | undefined;
+  private space: (() => void) | undefined;
   /** Hashed (and queued for the consumer) but not yet appended to the kept file. */
   private readonly unwritten: Buffer[] = [];
   private unwrittenBytes = 0;
@@ -106,7 +116,7 @@ export class BlobDownload {
 
   private async next(): Promise<Buffer | undefined> {
     this.checkCancelled();
-    if (this.queue.length) return this.queue.shift();
+    if (this.queue.length) return this.take();
     if (this.kept) {
       const r = await this.kept.next();
       if (!r.done) {
@@ -118,12 +128,49 @@ export class BlobDownload {
       this.kept = undefined;
     }
     if (this.finished) return undefined;
-    if (this.offset < this.size) {
-      await this.fill();
-      if (this.queue.length) return this.queue.shift();
+    // The network runs ahead of the consumer (up to AHEAD bytes): gunzip and the unpacker never
+    // wait for a round trip, and the registry never waits for them.
+    this.pumping ??= this.pump();
+    while (!this.queue.length && !this.pumped && this.pumpError === undefined) {
+      await new Promise<void>((r) => (this.wake = r));
     }
+    if (this.queue.length) return this.take();
+    if (this.pumpError !== undefined) throw this.pumpError;
     await this.finish();
     return undefined;
+  }
+
+  private take(): Buffer {
+    const piece = this.queue.shift()!;
+    this.queued -= piece.length;
+    const space = this.space;
+    this.space = undefined;
+    space?.();
+    return piece;
+  }
+
+  /** Fetches pieces into the queue until the blob is complete, pausing while AHEAD bytes wait. */
+  private async pump(): Promise<void> {
+    try {
+      while (this.offset < this.size && !this.stopped) {
+        if (this.queued >= AHEAD) {
+          await new Promise<void>((r) => (this.space = r));
+          continue;
+        }
+        await this.fill();
+        this.wakeConsumer();
+      }
+      this.pumped = true;
+    } catch (e) {
+      this.pumpError = e;
+    }
+    this.wakeConsumer();
+  }
+
+  private wakeConsumer(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 
   /** Reads to the end without a consumer (to tell a wrong blob from a bad layer after a failure). */
@@ -131,8 +178,14 @@ export class BlobDownload {
     while (await this.read());
   }
 
-  /** Stops the network side (after a failure or cancellation). */
+  /** Stops the network side for good (after a failure or cancellation). */
   close(): void {
+    this.stopped = true;
+    this.dropResponse();
+    this.space?.();
+  }
+
+  private dropResponse(): void {
     this.response?.body.destroy();
     this.response = undefined;
   }
@@ -154,7 +207,7 @@ export class BlobDownload {
         if (state === 'readable') continue;
         if (state === 'slow') break; // the network pauses: hand out what came (it is on disk)
         this.checkCancelled();
-        this.close();
+        this.dropResponse();
         if (this.offset < this.size) {
           if (parts.length) break; // hand out what came; the next fill asks for the rest
           await this.interrupted(state === 'end' ? new Error('the answer ended early') : state);
@@ -180,6 +233,7 @@ export class BlobDownload {
     if (!parts.length) return;
     if (this.unwrittenBytes >= BLOCK) await this.flushKept();
     this.queue.push(parts.length === 1 ? parts[0]! : Buffer.concat(parts, length));
+    this.queued += length;
     this.options.onProgress?.(this.offset);
   }
 
@@ -265,7 +319,8 @@ export class BlobDownload {
 
   /** A cut connection: pause, then ask again from where we are (the caller loops). */
   private async interrupted(cause: Error): Promise<void> {
-    this.close();
+    this.dropResponse();
+    if (this.stopped) throw cause;
     this.failures++;
     const attempts = this.options.attempts ?? 3;
     if (this.failures >= attempts || this.requests >= attempts * 10) {
