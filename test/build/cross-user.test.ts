@@ -1,7 +1,9 @@
 // The same spec gives the same layers for every user (build/README.md "Same layers for every
-// user"): root (0 -> 0), a single-id user (container root = the user, --fakeroot) and a user with a
-// subordinate id range (ids 0-65535 mapped through newuidmap) build it, each in a fresh
-// STRATA_HOME, and get equal diff_ids and manifest digests; each then runs a workload in it.
+// user"): root (0 -> 0), a single-id user (container root = the user) and a user with a subordinate
+// id range (400000:65536) build it, each in a fresh STRATA_HOME, and get equal diff_ids and
+// manifest digests; each then runs a workload in it. Every user's build steps run with one mapped
+// id and --fakeroot (strata-box run --single-id), so steps that depend on ids (su, chown, apt's
+// drop to _apt) record the same answers; the range user's workloads keep the range.
 // Switching users needs root: the root pass of the build suite compares the three users; the
 // rootless pass (test/run-all.ts runs this suite again as strata-test) checks its own build against
 // the rule that makes them equal (every owner 0) and against a second fresh build.
@@ -22,6 +24,7 @@ import {
   RANGE_USER,
   removeTree,
   requirePrerequisites,
+  runAsUnprivileged,
   runCli,
   SINGLE_ID_USER,
   strataBox,
@@ -62,6 +65,28 @@ workloads:
   greet:
     command: [cat, /hello.txt]
 `;
+
+// Steps whose behaviour depends on ids: `su` to another user, chown and reading the owner back, and
+// how many lines the step's uid_map has. Every user's steps run single-id with --fakeroot (strata-box
+// run --single-id), so all three users record the same answers: su and chown succeed without
+// effect and container root stays 0. (With a range, su would really become 1234 and the chown
+// would stick: the answers, and so the layer, would depend on who builds.)
+const ID_SPEC = `strata: 1
+name: crossids
+from: docker.io/library/busybox:latest
+steps:
+  - run: |
+      echo 'alice:x:1234:1234::/tmp:/bin/sh' >> /etc/passwd
+      echo 'alice:x:1234:' >> /etc/group
+      (su alice -c 'id -u > /tmp/who' && echo su-ran >> /tmp/who) || echo su-denied >> /tmp/who
+      touch /f && chown 1234:1234 /f && stat -c '%u:%g' /f > /owner
+      wc -l < /proc/self/uid_map > /uid-map-lines
+      id -u > /step-uid
+workloads:
+  show:
+    command: [sh, -c, 'cat /tmp/who /owner /uid-map-lines /step-uid']
+`;
+const ID_ANSWERS = '0\nsu-ran\n0:0\n1\n0\n';
 
 /** The pids of a process's children (runuser's one child, the CLI). */
 function childrenOf(pid: number): number[] {
@@ -204,6 +229,48 @@ describe('build: the same layers for every user', function () {
     await runCheck(builds[2]!, RANGE_USER);
   });
 
+  it('a step that su-s and chowns records the same answers for all three users, each step seeing a one-line uid_map', async function () {
+    const users = isRoot() ? [undefined, (ensureTestUsers(), SINGLE_ID_USER), RANGE_USER] : [undefined];
+    const builds: UserBuild[] = [];
+    for (const [i, user] of users.entries()) builds.push(await buildAs(tempRoot(`ids-${i}`), user, ID_SPEC));
+    for (const [i, b] of builds.entries()) {
+      const r = await runCli(['run', 'show'], {
+        env: await cliEnv(b.home),
+        cwd: b.dir,
+        user: users[i],
+        timeoutMs: 120000,
+      });
+      ok(r, `run as ${b.who}`);
+      assert.equal(
+        r.stdout,
+        ID_ANSWERS,
+        `what the step recorded when ${b.who} built (su, chown, uid_map lines, id -u)`,
+      );
+    }
+    for (const b of builds.slice(1)) {
+      assert.deepEqual(b.diffIds, builds[0]!.diffIds, `${b.who}'s diff_ids equal root's`);
+      assert.equal(b.manifest, builds[0]!.manifest, `${b.who}'s manifest digest equals root's`);
+    }
+    if (!isRoot()) return;
+    // The control: the range user's workloads keep the range, and there the same commands give
+    // other answers, which is what the build's single-id steps avoid.
+    const range = builds[2]!;
+    const control = await runCli(
+      [
+        'run',
+        '--image',
+        'strata/crossids',
+        '--',
+        'sh',
+        '-c',
+        "su alice -c 'id -u'; touch /g && chown 1234:1234 /g && stat -c '%u:%g' /g; wc -l < /proc/self/uid_map",
+      ],
+      { env: await cliEnv(range.home), cwd: range.dir, user: RANGE_USER },
+    );
+    ok(control, 'workload as the range user');
+    assert.equal(control.stdout, '1234\n1234:1234\n2\n', 'a workload of the range user maps the range');
+  });
+
   it('an apt step gives the same layers for all three users too', async function () {
     if (!debianSeeded) {
       console.log('    skipped: STRATA_TEST_DEBIAN=0 (the registry has no debian:bookworm)');
@@ -241,7 +308,7 @@ describe('build: the same layers for every user', function () {
     }
   });
 
-  it('gc removes a killed build step of any user, files of subordinate ids included', async function () {
+  it('gc removes a killed build step of any user, and files of subordinate ids an older version left', async function () {
     const user = isRoot() ? (ensureTestUsers(), RANGE_USER) : undefined;
     const spec = `strata: 1
 name: killed
@@ -268,18 +335,37 @@ steps:
     process.kill(node, 'SIGKILL');
     await exited;
     assert.ok(fs.existsSync(path.join(tmp, left, 'upper', 'x')), 'the killed step left its upper dir');
+    // Build steps map one id for every user (--single-id): the chown was faked, so the folder
+    // belongs to the user, the range user included.
+    assert.equal(fs.statSync(path.join(tmp, left, 'upper', 'x')).uid, user ? uidOf(user) : process.getuid!());
+
+    // What a killed step of an older Strata (range users' steps mapped the range) left: files of
+    // subordinate ids, which the user can remove only through a namespace mapping the range.
+    const dead = Number(execFileSync('sh', ['-c', 'echo $$']).toString().trim());
+    const old = path.join(tmp, `step-${dead}-01d5fe9a`);
     if (user) {
-      const owner = fs.statSync(path.join(tmp, left, 'upper', 'x')).uid;
-      assert.notEqual(
-        owner,
-        uidOf(user),
-        'the folder belongs to a subordinate id, which the user cannot remove as itself',
+      for (const d of ['upper', 'work']) fs.mkdirSync(path.join(old, d), { recursive: true });
+      execFileSync('chown', ['-R', `${user}:${user}`, old]);
+      const base = fs.readdirSync(path.join(home, 'layers', 'sha256')).find((n) => /^[0-9a-f]{64}$/.test(n))!;
+      const made = await runAsUnprivileged(
+        strataBox,
+        [
+          ...['run', '--lower', path.join(home, 'layers', 'sha256', base)],
+          ...['--upper', path.join(old, 'upper'), '--work', path.join(old, 'work')],
+          ...['--', '/bin/sh', '-c', 'mkdir /x && echo f > /x/f && chown 42:42 /x/f /x && chmod 700 /x'],
+        ],
+        { user },
+      );
+      assert.equal(made.code, 0, made.stderr);
+      assert.equal(
+        fs.statSync(path.join(old, 'upper', 'x')).uid,
+        400000 + 41,
+        'the old step left a folder of a subordinate id, which the user cannot remove as itself',
       );
     }
 
     // Root's files in the user's store (a `sudo strata pull` gone wrong) are beyond the user's
     // reach even through the range: gc names them, removes the rest and exits 1.
-    const dead = Number(execFileSync('sh', ['-c', 'echo $$']).toString().trim());
     const foreign = path.join(tmp, `ingest-${dead}-0123456789ab`);
     if (user) {
       fs.mkdirSync(path.join(foreign, 'sub'), { recursive: true });
@@ -293,6 +379,7 @@ steps:
     };
     assert.ok(report.removedTemp >= 1, gc.stdout);
     assert.ok(!fs.existsSync(path.join(tmp, left)), `${left} is gone`);
+    assert.ok(!fs.existsSync(old), `${path.basename(old)} is gone`);
     if (user) {
       assert.equal(gc.code, 1, gc.stderr);
       assert.match(gc.stderr, new RegExp(`could not remove tmp/ingest-${dead}-0123456789ab`));

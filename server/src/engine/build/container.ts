@@ -21,6 +21,11 @@ export interface ContainerRequest {
   cwd?: string;
   network: NetworkMode;
   fakeroot: boolean;
+  /**
+   * Container root is the invoking user alone even where /etc/subuid gives a range (strata-box
+   * run --single-id). Build steps set it, so every user's steps see the same ids; workloads do not.
+   */
+  singleId?: boolean;
   argv: string[];
   binds?: Bind[];
   tty?: boolean;
@@ -82,6 +87,7 @@ export async function runContainer(req: ContainerRequest): Promise<ContainerResu
     net: req.network,
     tty: !!req.tty,
     fakeroot: req.fakeroot,
+    ...(req.singleId ? { singleId: true } : {}),
     ...(r.memory ? { memoryBytes: r.memory } : {}),
     ...(r.pids ? { pids: r.pids } : {}),
     ...(r.cpus ? { cpus: r.cpus } : {}),

@@ -3,7 +3,6 @@
 // the build needs from them goes through this one object, so that a change in one of those APIs is
 // absorbed here.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseDigest } from '../digest';
 import { layerCompression } from '../image/media-types';
@@ -16,7 +15,7 @@ import { scanUpperDir, type IdMapping } from '../sandbox/scan';
 import { tempName, writeFileAtomic } from '../store/fsutil';
 import { ensureLayerTree, treeListing, type LayerTreeMeta } from '../store/layer-trees';
 import type { Store } from '../store/store';
-import { runContainer } from './container';
+import { runContainer, type ContainerRequest, type ContainerResult } from './container';
 import { withoutVolatile } from './normalize';
 import { removeTree } from './tmp';
 
@@ -28,63 +27,34 @@ export interface MadeLayer {
 
 const asRoot = () => process.getuid?.() === 0;
 
-/** The invoking user's subordinate id ranges, when newuidmap/newgidmap can use them. */
-export function subordinateRanges(): { uid: IdMapping; gid: IdMapping } | undefined {
-  const uid = process.getuid?.() ?? 0;
-  if (uid === 0) return undefined;
-  const user = os.userInfo().username;
-  const range = (file: string): { start: number; count: number } | undefined => {
-    try {
-      for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-        const [name, start, count] = line.split(':');
-        if ((name === user || name === String(uid)) && start && count)
-          return { start: Number(start), count: Number(count) };
-      }
-    } catch {
-      /* no file: single id */
-    }
-    return undefined;
-  };
-  if (!['/usr/bin/newuidmap', '/usr/bin/newgidmap'].every((p) => fs.existsSync(p))) return undefined;
-  const su = range('/etc/subuid');
-  const sg = range('/etc/subgid');
-  if (!su || !sg) return undefined;
-  // strata-box maps min(uid count, gid count, 65535) ids of both (native/src/idmap.c).
-  const count = Math.min(su.count, sg.count, 65535);
-  return {
-    uid: { inside: 1, outside: su.start, count },
-    gid: { inside: 1, outside: sg.start, count },
-  };
-}
-
-/** The ids a rootless container maps, so that scan reports owners as the container saw them. */
-export function containerIdMaps(): { uidMap?: IdMapping[]; gidMap?: IdMapping[] } {
+/**
+ * The mapping every build step runs with: container root is the invoking user alone, for root
+ * (0 -> 0), a user without a subuid range and a user with one alike (strata-box run --single-id),
+ * so a step that chowns, `su`s or lets apt drop to `_apt` behaves the same whoever builds
+ * (build/README.md "Same layers for every user"). The upper dir then holds only the user's files,
+ * which the user reads as itself: the scan maps that one id back to 0 and needs no namespace.
+ */
+export function stepIdMaps(): { uidMap?: IdMapping[]; gidMap?: IdMapping[] } {
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
   if (uid === 0) return {};
-  const range = subordinateRanges();
   return {
-    uidMap: [{ inside: 0, outside: uid, count: 1 }, ...(range ? [range.uid] : [])],
-    gidMap: [{ inside: 0, outside: gid, count: 1 }, ...(range ? [range.gid] : [])],
+    uidMap: [{ inside: 0, outside: uid, count: 1 }],
+    gidMap: [{ inside: 0, outside: gid, count: 1 }],
   };
 }
 
-/**
- * How a build step's upper dir is scanned. With a subordinate range, files a step gave to other
- * ids (a `chmod 700` folder of `_apt`) belong to host ids the user cannot read as itself: the scan
- * then runs inside a user namespace with the container's mapping (strata-box scan --userns).
- */
-function stepScanOptions(): { userns?: boolean; uidMap?: IdMapping[]; gidMap?: IdMapping[] } {
-  return subordinateRanges() ? { userns: true } : containerIdMaps();
+/** A build step's container: single-id and --fakeroot for every user (see stepIdMaps). */
+function runStepContainer(req: ContainerRequest): Promise<ContainerResult> {
+  return runContainer({ ...req, fakeroot: true, singleId: true });
 }
 
 /**
  * The ownership rule of every layer Strata makes (build/README.md "Same layers for every user"):
- * owner and group 0. A single-id container (root's, or a user's without a subuid range) can give
- * a file no other owner (--fakeroot makes chown succeed without effect), so recording the owners a
- * range user's container really set would give that user different diff_ids from everyone else,
- * and a lock made by one collaborator would show drift for another. Unpacked trees are owned by
- * 0 for the same reason: every user's step sees the same lower layers.
+ * owner and group 0. Step containers map one id (stepIdMaps), so their upper dirs already hold
+ * nothing else; the rule still applies to every scan, so a layer's owners never depend on how a
+ * file got into the upper dir (a container of an older strata-box, a mapping change). Unpacked
+ * trees are owned by 0 for the same reason: every user's step sees the same lower layers.
  */
 async function* ownedByRoot<T extends { entry: { uid: number; gid: number } }>(
   entries: AsyncIterable<T>,
@@ -168,7 +138,8 @@ async function copyImage(from: Store, to: Store, manifestDigest: string): Promis
 export const ports = {
   ensureTree,
   copyImage,
-  runContainer,
+  /** Runs a build step (workloads call container.ts's runContainer themselves, with the range). */
+  runContainer: runStepContainer,
   /** Whether a pull may unpack trees itself (as root the build unpacks them, see ownedByRoot). */
   pullUnpacks: () => !asRoot(),
 
@@ -180,7 +151,7 @@ export const ports = {
     const scan = () =>
       ownedByRoot(
         withoutVolatile(
-          scanUpperDir(upper, { signal: options.signal, where: options.where, ...stepScanOptions() }),
+          scanUpperDir(upper, { signal: options.signal, where: options.where, ...stepIdMaps() }),
         ),
       );
     const written = await writeLayer(store, scan(), {
