@@ -146,4 +146,20 @@ describe('fsck: layer trees against their listing and their blob', function () {
     assert.equal(store.layerTree(image.layers[0]!.diffId), undefined, 'gone until the next run unpacks it');
     assert.ok(store.hasBlob(parseDigest(image.layers[0]!.descriptor.digest)), 'the blob stays');
   });
+
+  it('a tree a pull unpacked while downloading records its listing too, so fsck sees a chmod in it', async function () {
+    const pulled = await cli(['pull', IMAGE]);
+    assert.equal(pulled.code, 0, pulled.stderr);
+    const store = openStore(env.home);
+    const image = await store.resolveImage(IMAGE);
+    const diffId = image.layers[0]!.diffId;
+    const tree = store.layerTree(diffId);
+    assert.ok(tree, 'strata pull unpacked the layer');
+    assert.ok(readLayerMeta(store, diffId)?.listing, 'the pull recorded a listing');
+    assert.equal((await fsck(store)).countsOnly, 0, 'no tree is checked by counts alone');
+    fs.chmodSync(path.join(tree, 'etc/passwd'), 0o600);
+    const found = await cli(['fsck']);
+    assert.equal(found.code, 1, found.stdout);
+    assert.match(found.stdout, new RegExp(`problem: layer tree ${path.basename(tree)}: .*\\(altered\\)`));
+  });
 });

@@ -15,8 +15,8 @@ import { DEFAULT_LIMITS } from '../layer/limits';
 import { readLayer, type LayerSummary } from '../layer/read';
 import { applyEntries, type ApplySummary } from '../sandbox/apply';
 import { PartialBlob } from '../store/blobs';
-import { fsyncDir, tempName, writeFileAtomic } from '../store/fsutil';
-import { removeTreeForce, type LayerTreeMeta } from '../store/layer-trees';
+import { tempName } from '../store/fsutil';
+import { placeLayerTree, removeTreeForce, type LayerTreeMeta } from '../store/layer-trees';
 import type { Store } from '../store/store';
 import { BlobDownload } from './blob-download';
 import type { RepositoryClient } from './client';
@@ -215,18 +215,14 @@ function checkDiffId(got: Digest, expected: Digest, where: string): void {
 }
 
 /**
- * Renames a complete, verified tree into layers/ with its sidecar first, as ensureLayerTree does
- * (store/layer-trees.ts), under the same per-layer mutex: whoever comes second keeps the first tree.
+ * Places a complete, verified tree in layers/ (store/layer-trees.ts placeLayerTree, sidecar with its
+ * listing first) under the per-layer mutex ensureLayerTree takes: whoever comes second keeps the first.
  */
-async function placeTree(store: Store, tmp: string, meta: LayerTreeMeta): Promise<void> {
+async function placeTree(store: Store, tmp: string, meta: Omit<LayerTreeMeta, 'listing'>): Promise<void> {
   const diffId = Digest.parse(meta.diffId);
   const release = await store.mutex(`layer-${diffId.hex}`);
   try {
-    const final = store.paths.layerTree(diffId);
-    if (fs.existsSync(final)) return;
-    writeFileAtomic(store.paths.layerMeta(diffId), JSON.stringify(meta, null, 2) + '\n');
-    fs.renameSync(tmp, final);
-    fsyncDir(store.paths.layers);
+    if (!fs.existsSync(store.paths.layerTree(diffId))) placeLayerTree(store, tmp, meta);
   } finally {
     release();
   }

@@ -88,6 +88,19 @@ export function listingComparable(l: TreeListing | undefined): l is TreeListing 
   return !!l && l.format === LISTING_FORMAT && typeof l.digest === 'string';
 }
 
+/**
+ * Makes a complete tree in tmp/ the store's `layers/sha256/<diff_id>/`: records its listing (what
+ * fsck compares) in the sidecar, written first, then renames the tree into place and syncs the
+ * folder. The caller holds the layer's mutex and has checked that no tree is there yet.
+ */
+export function placeLayerTree(store: Store, tmp: string, meta: Omit<LayerTreeMeta, 'listing'>): void {
+  const diffId = parseDigest(meta.diffId, 'layer tree');
+  const full: LayerTreeMeta = { ...meta, listing: treeListing(tmp) };
+  writeFileAtomic(store.paths.layerMeta(diffId), JSON.stringify(full, null, 2) + '\n');
+  fs.renameSync(tmp, store.paths.layerTree(diffId));
+  fsyncDir(store.paths.layers);
+}
+
 export interface EnsureLayerOptions {
   /** Names the layer in errors, e.g. "layer 3 of docker.io/library/debian:bookworm". */
   where?: string;
@@ -164,16 +177,12 @@ export async function ensureLayerTree(
         signal: options.signal,
         overlayXattrs: options.overlayXattrs,
       });
-      const meta: LayerTreeMeta = {
+      placeLayerTree(store, tmp, {
         diffId: layer.diffId.toString(),
         digest: digest.toString(),
         mediaType: layer.descriptor.mediaType,
         summary,
-        listing: treeListing(tmp),
-      };
-      writeFileAtomic(store.paths.layerMeta(layer.diffId), JSON.stringify(meta, null, 2) + '\n');
-      fs.renameSync(tmp, final);
-      fsyncDir(store.paths.layers);
+      });
     } finally {
       if (fs.existsSync(tmp)) removeTreeForce(tmp);
     }
