@@ -70,7 +70,8 @@ workloads:
 // how many lines the step's uid_map has. Every user's steps run single-id with --fakeroot (strata-box
 // run --single-id), so all three users record the same answers: su and chown succeed without
 // effect and container root stays 0. (With a range, su would really become 1234 and the chown
-// would stick: the answers, and so the layer, would depend on who builds.)
+// would stick: the answers, and so the layer, would depend on who builds.) A folder and a file of
+// mode 000 must still be read into the layer by an unprivileged user's scan.
 const ID_SPEC = `strata: 1
 name: crossids
 from: docker.io/library/busybox:latest
@@ -82,6 +83,7 @@ steps:
       touch /f && chown 1234:1234 /f && stat -c '%u:%g' /f > /owner
       wc -l < /proc/self/uid_map > /uid-map-lines
       id -u > /step-uid
+      mkdir /locked && echo y > /locked/f && echo s > /secret && chmod 000 /locked /secret
 workloads:
   show:
     command: [sh, -c, 'cat /tmp/who /owner /uid-map-lines /step-uid']
@@ -251,6 +253,10 @@ describe('build: the same layers for every user', function () {
       assert.deepEqual(b.diffIds, builds[0]!.diffIds, `${b.who}'s diff_ids equal root's`);
       assert.equal(b.manifest, builds[0]!.manifest, `${b.who}'s manifest digest equals root's`);
     }
+    const layer = new Map((await stepEntries(builds[builds.length - 1]!, 1)).map((e) => [e.path, e]));
+    assert.equal(layer.get('locked')?.mode, 0, 'the mode-000 folder is in the layer');
+    assert.equal(layer.get('locked/f')?.type, 'file', 'with its file');
+    assert.equal(layer.get('secret')?.mode, 0);
     if (!isRoot()) return;
     // The control: the range user's workloads keep the range, and there the same commands give
     // other answers, which is what the build's single-id steps avoid.

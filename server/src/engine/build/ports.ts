@@ -11,7 +11,7 @@ import { readLayer } from '../layer/read';
 import { workspaceEntries } from '../layer/workspace';
 import { diffIdOf, writeLayer } from '../layer/write';
 import { applyEntries, type ApplySummary } from '../sandbox/apply';
-import { scanUpperDir, type IdMapping } from '../sandbox/scan';
+import { scanUpperDir } from '../sandbox/scan';
 import { tempName, writeFileAtomic } from '../store/fsutil';
 import { ensureLayerTree, treeListing, type LayerTreeMeta } from '../store/layer-trees';
 import type { Store } from '../store/store';
@@ -28,31 +28,30 @@ export interface MadeLayer {
 const asRoot = () => process.getuid?.() === 0;
 
 /**
- * The mapping every build step runs with: container root is the invoking user alone, for root
- * (0 -> 0), a user without a subuid range and a user with one alike (strata-box run --single-id),
- * so a step that chowns, `su`s or lets apt drop to `_apt` behaves the same whoever builds
- * (build/README.md "Same layers for every user"). The upper dir then holds only the user's files,
- * which the user reads as itself: the scan maps that one id back to 0 and needs no namespace.
+ * How a build step's upper dir is read. Every user's steps run with one mapped id (runStepContainer),
+ * so the upper dir holds only the invoking user's files; an unprivileged scan still runs inside a
+ * user namespace where that user is root (strata-box scan --userns): a step may leave a file or
+ * folder of mode 000 (`chmod 000 /locked`), which only root of a namespace owning it may read. The
+ * kernel maps the user back to 0. Root reads the dir directly, where owners are already 0.
  */
-export function stepIdMaps(): { uidMap?: IdMapping[]; gidMap?: IdMapping[] } {
-  const uid = process.getuid?.() ?? 0;
-  const gid = process.getgid?.() ?? 0;
-  if (uid === 0) return {};
-  return {
-    uidMap: [{ inside: 0, outside: uid, count: 1 }],
-    gidMap: [{ inside: 0, outside: gid, count: 1 }],
-  };
+function stepScanOptions(): { userns?: boolean } {
+  return asRoot() ? {} : { userns: true };
 }
 
-/** A build step's container: single-id and --fakeroot for every user (see stepIdMaps). */
+/**
+ * A build step's container: container root is the invoking user alone, for root (0 -> 0), a user
+ * without a subuid range and a user with one alike (strata-box run --single-id), with --fakeroot,
+ * so a step that chowns, `su`s or lets apt drop to `_apt` behaves the same whoever builds
+ * (build/README.md "Same layers for every user"). Workloads keep the range (engine/run).
+ */
 function runStepContainer(req: ContainerRequest): Promise<ContainerResult> {
   return runContainer({ ...req, fakeroot: true, singleId: true });
 }
 
 /**
  * The ownership rule of every layer Strata makes (build/README.md "Same layers for every user"):
- * owner and group 0. Step containers map one id (stepIdMaps), so their upper dirs already hold
- * nothing else; the rule still applies to every scan, so a layer's owners never depend on how a
+ * owner and group 0. Step containers map one id (runStepContainer), so their upper dirs already hold
+ * nothing else (stepScanOptions); the rule still applies to every scan, so a layer's owners never depend on how a
  * file got into the upper dir (a container of an older strata-box, a mapping change). Unpacked
  * trees are owned by 0 for the same reason: every user's step sees the same lower layers.
  */
@@ -151,7 +150,7 @@ export const ports = {
     const scan = () =>
       ownedByRoot(
         withoutVolatile(
-          scanUpperDir(upper, { signal: options.signal, where: options.where, ...stepIdMaps() }),
+          scanUpperDir(upper, { signal: options.signal, where: options.where, ...stepScanOptions() }),
         ),
       );
     const written = await writeLayer(store, scan(), {
