@@ -231,10 +231,11 @@ describe('registry: resumable downloads', function () {
       assert.equal(partial.length, 1);
       assert.equal(fs.statSync(path.join(home.home, 'tmp', partial[0]!)).size, 300_000);
       proxy.log.length = 0;
-      const again = await runCli(['pull', '--json', 'busybox'], {
+      const again = await runCli(['pull', 'busybox'], {
         env: { ...mirror(), STRATA_HOME: home.home },
       });
       assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /downloaded, .* resumed from an interrupted pull\)\n$/, 'the user is told');
       const asked = layerRequests();
       assert.equal(asked.length, 1);
       assert.equal(rangeStart(asked[0]), 300_000);

@@ -133,10 +133,14 @@ STRATA_REGISTRY_MIRRORS (e.g. docker.io=http://127.0.0.1:5000); credentials from
       });
       progress.close();
       if (json) io.stdout.write(JSON.stringify({ type: 'result', ...result }) + '\n');
-      else
+      else {
+        const resumed = result.bytesResumed
+          ? `, ${formatBytes(result.bytesResumed)} resumed from an interrupted pull`
+          : '';
         io.stdout.write(
-          `pulled ${result.name} ${result.digest} (${formatBytes(result.bytesDownloaded)} downloaded)\n`,
+          `pulled ${result.name} ${result.digest} (${formatBytes(result.bytesDownloaded)} downloaded${resumed})\n`,
         );
+      }
       return 0;
     } finally {
       progress.close();
