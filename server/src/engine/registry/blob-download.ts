@@ -13,7 +13,7 @@ import type { Descriptor } from '../image/types';
 import type { PartialBlob } from '../store/blobs';
 import { registryError, type RepositoryClient } from './client';
 import { contentRangeStart } from './range';
-import type { HttpResponse } from './transport';
+import { sleep, type HttpResponse } from './transport';
 
 export interface BlobDownloadOptions {
   /** Names the image and the blob's role in messages: "docker.io/library/debian:bookworm layer 1/1". */
@@ -403,19 +403,5 @@ function readable(body: Readable): Promise<'readable' | 'end' | Error> {
     body.on('end', onEnd);
     body.on('error', onError);
     body.on('close', onClose);
-  });
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason instanceof Error ? signal!.reason : new StrataError('CANCELLED', 'cancelled'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -102,7 +102,8 @@ export function discard(res: HttpResponse): void {
   res.body.resume();
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Waits `ms`, or rejects with the cancel at once when `signal` aborts (before or during). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(cancelled(signal));
     const timer = setTimeout(() => {
