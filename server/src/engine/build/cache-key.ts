@@ -4,8 +4,11 @@
 import { canonicalJson, canonicalStep, sha256Digest } from './canonical';
 import type { StepDef } from './model';
 
-/** Bump when what a key covers, or how a step turns into a layer, changes. */
-export const CACHE_FORMAT_VERSION = 1;
+/**
+ * Bump when what a key covers, or how a step turns into a layer, changes.
+ * 2: gzip level chosen per block (layer/gzip.ts), so every compressed digest changed.
+ */
+export const CACHE_FORMAT_VERSION = 2;
 
 export interface ChainStart {
   /** Manifest digest of the base image, or 'scratch'. */
