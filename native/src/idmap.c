@@ -55,6 +55,7 @@ static bool find_range(const char *file, const char *name, unsigned long id, uns
 static bool force_single_id;
 
 void idmap_force_single_id(void) { force_single_id = true; }
+bool idmap_single_id_forced(void) { return force_single_id; }
 
 void idmap_choose(struct id_mapping *m) {
   *m = (struct id_mapping){.single = true, .host_uid = getuid(), .host_gid = getgid()};

@@ -10,6 +10,8 @@
  * says. A process-wide setting (as g_status_fd is), made while the options are read, before the
  * mapping is chosen. */
 void idmap_force_single_id(void);
+/* Whether --single-id asked for the one-id mapping (so a refusal can name the flag). */
+bool idmap_single_id_forced(void);
 /* Decides the mapping for the invoking user (read /etc/subuid, /etc/subgid, look for newuidmap). */
 void idmap_choose(struct id_mapping *m);
 /* Writes the maps of the child `pid` (in its new user namespace) from outside. */

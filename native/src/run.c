@@ -228,10 +228,10 @@ int run_main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
 
   if (!idmap_uid_mapped(&map, o.uid) || !idmap_uid_mapped(&map, (uid_t)o.gid))
-    die(EXIT_USERNS,
-        "--uid %u/--gid %u is not mapped in this container (%s); give the user a range in /etc/subuid and "
-        "/etc/subgid",
-        (unsigned)o.uid, (unsigned)o.gid, map.single ? "only id 0 is, the invoking user" : "ids 0-65535 are");
+    die(EXIT_USERNS, "--uid %u/--gid %u is not mapped in this container (%s); %s", (unsigned)o.uid,
+        (unsigned)o.gid, map.single ? "only id 0 is, the invoking user" : "ids 0-65535 are",
+        idmap_single_id_forced() ? "run without --single-id to map the user's /etc/subuid range"
+                                 : "give the user a range in /etc/subuid and /etc/subgid");
   g_on_die = supervisor_on_die; /* from here on a failure removes what cgroup_prepare made */
   cgroup_prepare(&g_cgroup, &o);
 

@@ -118,6 +118,7 @@ describe('strata-box run --single-id', function () {
         );
         assert.equal(refused.code, 241, refused.stderr);
         assert.match(refused.stderr, /--uid 1000\/--gid 0 is not mapped in this container \(only id 0 is/);
+        assert.match(refused.stderr, /run without --single-id to map the user's \/etc\/subuid range/, 'names the fix');
       } finally {
         copy.dispose();
       }
