@@ -3,7 +3,7 @@
 // Build steps collect the output line by line; workloads inherit the caller's terminal. A failure
 // of strata-box itself is a StrataError('SANDBOX') with a hint (the CLI exits 125); the workload's
 // own exit code (126/127 when it could not be executed) is returned.
-import { startSandbox, type SandboxMount } from '../sandbox/run';
+import { startSandbox, type SandboxMount, type SandboxRunOptions } from '../sandbox/run';
 import type { NetworkMode, Resources } from './model';
 
 export interface Bind {
@@ -69,16 +69,23 @@ function splitLines(
   });
 }
 
-export async function runContainer(req: ContainerRequest): Promise<ContainerResult> {
-  const collect = !!req.onLine;
+/**
+ * What a container request asks of `strata-box run` (root, command, mounts, env, ids, limits): one
+ * function, so the native front end's cached run plan (run/plan-hook.ts) replays exactly the argv
+ * runContainer uses. `dirs` replaces the upper and work dirs (the plan stores placeholders).
+ */
+export function sandboxOptionsFor(
+  req: Omit<ContainerRequest, 'signal' | 'onWarning' | 'onLine'>,
+  dirs: { upper: string; work: string } = req,
+): Omit<SandboxRunOptions, 'stdin' | 'stdout' | 'stderr' | 'signal' | 'onEvent'> {
   const mounts: SandboxMount[] = (req.binds ?? []).map((b) => ({
     type: b.readonly ? 'ro-bind' : 'bind',
     src: b.src,
     dest: b.dest,
   }));
   const r = req.resources ?? {};
-  const { child, result } = startSandbox({
-    overlay: { lower: req.lowers, upper: req.upper, work: req.work },
+  return {
+    overlay: { lower: req.lowers, upper: dirs.upper, work: dirs.work },
     command: req.argv,
     mounts,
     env: req.env,
@@ -91,6 +98,13 @@ export async function runContainer(req: ContainerRequest): Promise<ContainerResu
     ...(r.memory ? { memoryBytes: r.memory } : {}),
     ...(r.pids ? { pids: r.pids } : {}),
     ...(r.cpus ? { cpus: r.cpus } : {}),
+  };
+}
+
+export async function runContainer(req: ContainerRequest): Promise<ContainerResult> {
+  const collect = !!req.onLine;
+  const { child, result } = startSandbox({
+    ...sandboxOptionsFor(req),
     stdin: collect ? 'ignore' : 'inherit',
     stdout: collect ? 'pipe' : 'inherit',
     stderr: collect ? 'pipe' : 'inherit',

@@ -3,7 +3,7 @@
 // strata-box argv is derived here from the same request runContainer gets, with placeholders for
 // the run's own scratch dirs.
 import type { BuildResult } from '../build/build';
-import type { Bind, ContainerRequest } from '../build/container';
+import { sandboxOptionsFor, type Bind, type ContainerRequest } from '../build/container';
 import type { EnvironmentSpec } from '../build/model';
 import {
   ARG_UPPER,
@@ -17,7 +17,7 @@ import {
   type PlanStart,
 } from '../plan';
 import { strataBoxPath } from '../sandbox/binary';
-import { sandboxArgs, type SandboxMount } from '../sandbox/run';
+import { sandboxArgs } from '../sandbox/run';
 import type { RunRecord } from './records';
 
 export interface RunPlanStart {
@@ -65,32 +65,7 @@ export interface RunPlanFactsIn {
 
 /** The `strata-box run` argv that runContainer (build/container.ts) makes for this request. */
 function boxArgv(c: RunPlanFactsIn['container']): string[] {
-  const mounts: SandboxMount[] = (c.binds ?? []).map((b) => ({
-    type: b.readonly ? 'ro-bind' : 'bind',
-    src: b.src,
-    dest: b.dest,
-  }));
-  const r = c.resources ?? {};
-  return [
-    strataBoxPath(),
-    ...sandboxArgs(
-      {
-        overlay: { lower: c.lowers, upper: ARG_UPPER, work: ARG_WORK },
-        command: c.argv,
-        mounts,
-        env: c.env,
-        ...(c.cwd ? { cwd: c.cwd } : {}),
-        ...(c.hostname ? { hostname: c.hostname } : {}),
-        net: c.network,
-        tty: !!c.tty,
-        fakeroot: c.fakeroot,
-        ...(r.memory ? { memoryBytes: r.memory } : {}),
-        ...(r.pids ? { pids: r.pids } : {}),
-        ...(r.cpus ? { cpus: r.cpus } : {}),
-      },
-      3,
-    ),
-  ];
+  return [strataBoxPath(), ...sandboxArgs(sandboxOptionsFor(c, { upper: ARG_UPPER, work: ARG_WORK }), 3)];
 }
 
 /** The record's members from `spec` to `resources` (those a replay repeats unchanged). */
