@@ -32,6 +32,9 @@ export interface IngestResult {
 
 type Source = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
+/** How many bytes ingestBlob writes between two background fdatasync calls. */
+const WRITEBACK_BYTES = 8 << 20;
+
 export async function ingestBlob(
   paths: StorePaths,
   source: Source,
@@ -42,6 +45,11 @@ export async function ingestBlob(
   const fh = await fs.promises.open(tmp, 'wx', 0o644);
   const digester = new Digester();
   let ok = false;
+  // Write-back while the source still produces (a layer being compressed, a download): one
+  // fdatasync in flight on the thread pool every WRITEBACK_BYTES, so the fsync that makes the blob
+  // durable at the end has only the tail left to flush.
+  let writeback: Promise<void> | undefined;
+  let unsynced = 0;
   try {
     for await (const chunk of source) {
       if (options.signal?.aborted) throw options.signal.reason ?? new StrataError('CANCELLED', 'cancelled');
@@ -56,7 +64,13 @@ export async function ingestBlob(
       let off = 0;
       while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
       options.onProgress?.(digester.size);
+      unsynced += chunk.length;
+      if (unsynced >= WRITEBACK_BYTES && !writeback) {
+        unsynced = 0;
+        writeback = fh.datasync().finally(() => (writeback = undefined));
+      }
     }
+    await writeback;
     await fh.sync();
     const got = digester.digest();
     if (options.size !== undefined && digester.size !== options.size) {
@@ -87,6 +101,7 @@ export async function ingestBlob(
     return { digest: got, size: digester.size, written: !existed };
   } finally {
     if (!ok) {
+      await writeback?.catch(() => undefined);
       await fh.close().catch(() => undefined);
       await fs.promises.rm(tmp, { force: true });
     }
