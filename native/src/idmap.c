@@ -8,11 +8,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "username.h"
 #include "util.h"
 
 #define WANT_RANGE 65535u
@@ -60,8 +61,10 @@ bool idmap_single_id_forced(void) { return force_single_id; }
 void idmap_choose(struct id_mapping *m) {
   *m = (struct id_mapping){.single = true, .host_uid = getuid(), .host_gid = getgid()};
   if (force_single_id) return;
-  struct passwd *pw = getpwuid(m->host_uid);
-  const char *name = pw ? pw->pw_name : NULL;
+  /* Most users have no range: no lookup of the name unless /etc/subuid has lines at all. */
+  struct stat st;
+  if (stat("/etc/subuid", &st) < 0 || st.st_size == 0) return;
+  autofree char *name = username_of(m->host_uid);
   unsigned long us, uc, gs, gc;
   if (!find_range("/etc/subuid", name, m->host_uid, &us, &uc)) return;
   if (!find_range("/etc/subgid", name, m->host_uid, &gs, &gc)) return;
