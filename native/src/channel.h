@@ -1,5 +1,6 @@
 /* The supervisor and the container's init talk over one SOCK_SEQPACKET pair: small fixed
- * messages, and the pseudo-terminal's master fd passed with SCM_RIGHTS. */
+ * messages, and the pseudo-terminal's master fd passed with SCM_RIGHTS. The network namespace
+ * helper (netns.h) shares the supervisor's end to pass the namespace's fd to the init. */
 #ifndef STRATA_CHANNEL_H
 #define STRATA_CHANNEL_H
 
@@ -11,6 +12,8 @@ enum chan_msg {
   MSG_EXITED,      /* value: the workload's wait status */
   MSG_TTY,         /* carries the pty master fd */
   MSG_EXEC_REFUSED, /* the exec led to strata-box's own binary (CVE-2019-5736); it was killed */
+  MSG_NET_READY,   /* network helper -> init: carries the network namespace's fd */
+  MSG_NET_FAILED,  /* network helper -> init: value: the failed step << 16 | errno (netns.c) */
 };
 
 struct chan_message {

@@ -57,14 +57,27 @@ static bool ptrace_forbidden(void) {
 }
 
 bool execguard_choose(char **argv, const struct id_mapping *map) {
-  autoclose int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  /* A binary without read permission for the caller (mode 0111) runs, but cannot be opened for
+   * reading: then an O_PATH fd, enough for the checks, not for a copy. */
+  bool readable = true;
+  int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (self < 0 && errno == EACCES) {
+    readable = false;
+    self = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+  }
   if (self < 0) die_errno(EXIT_INTERNAL, "open /proc/self/exe (is /proc mounted?)");
+  autoclose int self_fd = self;
   struct stat st;
   if (fstat(self, &st) < 0) die_errno(EXIT_INTERNAL, "stat /proc/self/exe");
   if (!container_could_write(self, &st, map)) return false;
-  if (selfexec_is_sealed(self)) return false; /* re-executed already: the copy cannot be written */
+  if (readable && selfexec_is_sealed(self)) return false; /* re-executed already: the copy cannot be written */
   const char *mode = getenv("STRATA_BOX_EXEC_GUARD");
-  if ((mode && strcmp(mode, "sealed-copy") == 0) || ptrace_forbidden()) selfexec_reexec_sealed(self, st.st_size, argv);
+  if ((mode && strcmp(mode, "sealed-copy") == 0) || ptrace_forbidden()) {
+    if (!readable)
+      die(EXIT_HARDEN, "cannot make a sealed copy of strata-box: its binary '%s' is not readable; make it readable "
+                       "(chmod a+r) or allow ptrace (Yama ptrace_scope below 3)", argv[0]);
+    selfexec_reexec_sealed(self, st.st_size, argv);
+  }
   return true;
 }
 

@@ -1,5 +1,6 @@
 /* pid 1 of the container. Steps, in order: wait for the supervisor's go (id maps written, cgroup
- * joined); become non-dumpable; cgroup namespace; mounts; host name; loopback; pivot_root; close
+ * joined); become non-dumpable; cgroup namespace; mounts; host name; join the network namespace a
+ * helper made meanwhile (netns.h); /sys; binds; pivot_root; close
  * every fd it does not need; start the workload; forward signals and reap until the workload
  * ends; remove the mount points it made in the image; report; exit with the workload's code,
  * which makes the kernel kill whatever else is left in the pid namespace. */
@@ -23,6 +24,7 @@
 #include "execguard.h"
 #include "inroot.h"
 #include "mounts.h"
+#include "netns.h"
 #include "phase.h"
 #include "ns.h"
 #include "seccomp.h"
@@ -205,14 +207,18 @@ void init_main(struct run_options *o, const struct id_mapping *map, int chan, bo
   struct mount_state ms = {.root_fd = -1, .single_id = map->single};
   mounts_make_root(o, &ms);
   PHASE("init: root mounted");
-  mounts_api_filesystems(o, &ms);
-  PHASE("init: /proc, /dev, /sys, masks mounted");
+  mounts_api_filesystems(&ms);
+  ns_set_hostname(o->hostname);
+  PHASE("init: /proc, /dev, masks mounted, host name set");
+  /* The helper has been making the network namespace meanwhile (netns.h). */
+  if (!o->net_host) netns_join(chan);
+  PHASE("init: network namespace joined");
+  mounts_sys(o, &ms);
+  PHASE("init: /sys mounted");
   mounts_user_mounts(o, &ms);
   mounts_host_network_files(o, &ms);
   mounts_finish_root(o, &ms);
-  ns_set_hostname(o->hostname);
-  if (!o->net_host) ns_loopback_up();
-  PHASE("init: binds, host name, loopback done");
+  PHASE("init: binds done");
   mounts_pivot_root(&ms);
   PHASE("init: pivot_root done");
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "inroot.h"
+#include "phase.h"
 #include "util.h"
 
 /* Where the root is mounted before pivot_root: a directory every system has. In our private
@@ -240,9 +241,13 @@ static void mount_sys(const struct run_options *o, struct mount_state *ms) {
   }
 }
 
-/* runc's masked paths: directories get an empty read-only tmpfs, files /dev/null. */
-static void mask_paths(struct mount_state *ms) {
+static bool has_prefix(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+
+/* runc's masked paths below `under` ("/proc/" or "/sys/"): directories get an empty read-only
+ * tmpfs, files /dev/null. */
+static void mask_paths(struct mount_state *ms, const char *under) {
   for (size_t i = 0; i < sizeof masked_paths / sizeof *masked_paths; i++) {
+    if (!has_prefix(masked_paths[i], under)) continue;
     autoclose int fd = inroot_open(ms->root_fd, masked_paths[i], O_PATH | O_NOFOLLOW);
     if (fd < 0) continue; /* absent on this kernel */
     struct stat st;
@@ -256,6 +261,7 @@ static void mask_paths(struct mount_state *ms) {
     }
   }
   for (size_t i = 0; i < sizeof readonly_paths / sizeof *readonly_paths; i++) {
+    if (!has_prefix(readonly_paths[i], under)) continue;
     autoclose int fd = inroot_open(ms->root_fd, readonly_paths[i], O_PATH | O_NOFOLLOW);
     if (fd < 0) continue;
     bind_fd(fd, fd, true, readonly_paths[i]);
@@ -264,12 +270,16 @@ static void mask_paths(struct mount_state *ms) {
   }
 }
 
-void mounts_api_filesystems(const struct run_options *o, struct mount_state *ms) {
+void mounts_api_filesystems(struct mount_state *ms) {
   autoclose int proc = api_dir(ms, "proc");
   mount_fd("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "proc on /proc");
   mount_dev(ms);
+  mask_paths(ms, "/proc/");
+}
+
+void mounts_sys(const struct run_options *o, struct mount_state *ms) {
   mount_sys(o, ms);
-  mask_paths(ms);
+  mask_paths(ms, "/sys/");
 }
 
 void mounts_user_mounts(const struct run_options *o, struct mount_state *ms) {
@@ -325,6 +335,7 @@ void mounts_pivot_root(struct mount_state *ms) {
    * the host's tree (runc's approach, no temporary directory needed). */
   if (fchdir(ms->root_fd) < 0) die_errno(EXIT_ROOTFS, "chdir to the new root");
   if (syscall(SYS_pivot_root, ".", ".") < 0) die_errno(EXIT_ROOTFS, "pivot_root");
+  PHASE("init: pivoted");
   if (umount2(".", MNT_DETACH) < 0) die_errno(EXIT_ROOTFS, "detach the old root");
   if (chdir("/") < 0) die_errno(EXIT_ROOTFS, "chdir /");
   close(ms->root_fd);

@@ -23,7 +23,10 @@ struct mount_state {
 void mounts_open_host_paths(struct run_options *o);
 
 void mounts_make_root(const struct run_options *o, struct mount_state *ms);
-void mounts_api_filesystems(const struct run_options *o, struct mount_state *ms);
+/* /proc, /dev and the masked and read-only paths in /proc. */
+void mounts_api_filesystems(struct mount_state *ms);
+/* /sys (a fresh sysfs, which shows the caller's network namespace: join it first) and its masks. */
+void mounts_sys(const struct run_options *o, struct mount_state *ms);
 void mounts_user_mounts(const struct run_options *o, struct mount_state *ms);
 void mounts_host_network_files(const struct run_options *o, struct mount_state *ms);
 void mounts_finish_root(const struct run_options *o, struct mount_state *ms);

@@ -1,6 +1,7 @@
 /* Namespace creation. clone(2) is called without a new stack, like fork(2), so the child simply
  * continues (and sanitizers see an ordinary fork-like child). The cgroup namespace is made later,
- * by the init, once the supervisor has moved it into its cgroup (see init.c). */
+ * by the init, once the supervisor has moved it into its cgroup (see init.c); the network
+ * namespace by a helper at the same time as the init's mounts (netns.h). */
 #include "ns.h"
 
 #include <errno.h>
@@ -15,9 +16,8 @@
 
 #include "util.h"
 
-pid_t ns_clone_container(bool host_net) {
+pid_t ns_clone_container(void) {
   unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
-  if (!host_net) flags |= CLONE_NEWNET;
   pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
   if (pid < 0) {
     if (errno == EPERM || errno == ENOSPC)
@@ -33,12 +33,12 @@ void ns_set_hostname(const char *name) {
   if (sethostname(name, strlen(name)) < 0) die_errno(EXIT_NAMESPACE, "set host name '%s'", name);
 }
 
-void ns_loopback_up(void) {
+int ns_try_loopback_up(void) {
   autoclose int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) die_errno(EXIT_NAMESPACE, "loopback: socket");
+  if (s < 0) return -1;
   struct ifreq ifr = {0};
   strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) die_errno(EXIT_NAMESPACE, "loopback: get flags of lo");
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) return -1;
   ifr.ifr_flags |= IFF_UP;
-  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) die_errno(EXIT_NAMESPACE, "loopback: bring lo up");
+  return ioctl(s, SIOCSIFFLAGS, &ifr);
 }

@@ -5,11 +5,12 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* fork(2) into new user, mount, pid, ipc, uts (and, unless host_net, net) namespaces. The child
- * is pid 1 of the new pid namespace. Returns like fork. */
-pid_t ns_clone_container(bool host_net);
+/* fork(2) into new user, mount, pid, ipc and uts namespaces. The child is pid 1 of the new pid
+ * namespace. Returns like fork. The network namespace comes from netns.h. */
+pid_t ns_clone_container(void);
 void ns_set_hostname(const char *name);
-/* Brings up "lo" in a new network namespace (the kernel then gives it 127.0.0.1 and ::1). */
-void ns_loopback_up(void);
+/* Brings up "lo" in a new network namespace (the kernel then gives it 127.0.0.1 and ::1).
+ * 0, or -1 with errno. */
+int ns_try_loopback_up(void);
 
 #endif

@@ -20,6 +20,7 @@
 #include "idmap.h"
 #include "init.h"
 #include "mounts.h"
+#include "netns.h"
 #include "ns.h"
 #include "phase.h"
 #include "execguard.h"
@@ -226,6 +227,9 @@ int run_main(int argc, char **argv) {
   bool guard_exec = execguard_choose(argv, &map); /* before any namespace exists */
   PHASE("supervisor: exec guard chosen");
   signal(SIGPIPE, SIG_IGN);
+  /* Started from a binary the caller cannot read, the kernel makes us non-dumpable, and with us the
+   * init, whose /proc/PID/ns files we then could not open (netns.h). Nothing here is secret. */
+  if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1) (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 
   if (!idmap_uid_mapped(&map, o.uid) || !idmap_uid_mapped(&map, (uid_t)o.gid))
     die(EXIT_USERNS, "--uid %u/--gid %u is not mapped in this container (%s); %s", (unsigned)o.uid,
@@ -251,7 +255,7 @@ int run_main(int argc, char **argv) {
 
   struct supervisor s = {.o = &o, .chan = sv[0], .tty = {.master = -1}, .started_ms = now_ms()};
   PHASE("supervisor: cgroup, channel and signals ready");
-  s.init = ns_clone_container(o.net_host);
+  s.init = ns_clone_container();
   if (s.init == 0) {
     g_on_die = NULL; /* the cgroup and the terminal belong to the supervisor */
     close(sv[0]);
@@ -260,11 +264,14 @@ int run_main(int argc, char **argv) {
   }
   PHASE("supervisor: clone returned");
   close(sv[1]);
+  int userns = o.net_host ? -1 : netns_open_userns(s.init);
   idmap_apply(&map, s.init);
   PHASE("supervisor: id maps written");
   cgroup_enter(&g_cgroup, s.init);
   if (chan_send(s.chan, MSG_GO, 0, -1) < 0) die_errno(EXIT_INTERNAL, "start the container's init");
   PHASE("supervisor: go sent");
+  if (userns >= 0) netns_run_helper(userns, s.chan);
+  PHASE("supervisor: net helper forked");
   supervise_loop(&s, sigfd);
   PHASE("supervisor: init reaped");
   int code = finish(&s, &g_cgroup);

@@ -14,6 +14,7 @@ import {
   removeTree,
   requirePrerequisites,
   runAsUnprivileged,
+  SINGLE_ID_USER,
   strataBox,
   uidOf,
 } from '../support';
@@ -321,9 +322,10 @@ describe('strata-box run', function () {
     });
 
     describe('CVE-2019-5736: the container never runs a strata-box binary it could write', function () {
-      // The image gets the host's dynamic loader and libraries, so a dynamically linked strata-box
-      // really starts inside when nothing stops it (in plain busybox its exec would fail with ENOENT
-      // and prove nothing). `withLibs` is such a copy of busybox with an attacking script in it.
+      // The image gets the host's dynamic loader and libraries, so strata-box really starts inside
+      // when nothing stops it, also where it is linked dynamically (native/Makefile; in plain busybox
+      // its exec would then fail with ENOENT and prove nothing; a static build needs none).
+      // `withLibs` is such a copy of busybox with an attacking script in it.
       let withLibs: { dir: string; dispose(): void };
       let binDir = '';
       before(async function () {
@@ -663,6 +665,59 @@ describe('strata-box run', function () {
         runInSandbox({ rootfs: busybox, command: ['/bin/true'], mounts: [{ type: 'bind', src: '/no/such/dir', dest: '/x' }] }),
         (e: unknown) => e instanceof StrataError && /bind source '\/no\/such\/dir'/.test(e.message) && !!e.hint,
       );
+    });
+
+    it('names the limit when no network namespace can be made, and --net host still runs', function () {
+      // A user namespace whose network namespace limit is 0 (unshare -Ur works as root and as the
+      // unprivileged user): strata-box's helper (native/src/netns.h) fails, and the init reports it.
+      const limited = (net: string) =>
+        spawnSync(
+          'unshare',
+          ['-Ur', 'sh', '-c', 'echo 0 > /proc/sys/user/max_net_namespaces && exec "$0" "$@"', strataBox, 'run']
+            .concat(['--net', net, '--status-fd', '3', '--rootfs', busybox, '--', '/bin/sh', '-c', 'echo ran']),
+          { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', 'pipe'] },
+        );
+      const r = limited('none');
+      assert.equal(r.status, 242, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.match(
+        r.stderr,
+        /^strata-box: create the network namespace \(check sysctl user\.max_net_namespaces, or run with --net host\): No space left on device\n$/,
+      );
+      const events = (r.output[3] ?? '').trim().split('\n').map((l) => JSON.parse(l) as SandboxEvent);
+      assert.deepEqual(events.map((e) => e.event), ['error']);
+      const host = limited('host');
+      assert.equal(host.status, 0, host.stderr);
+      assert.equal(host.stdout, 'ran\n');
+    });
+
+    it('runs with its own network namespace from a binary the caller cannot read', async function () {
+      // The kernel makes a process started from an unreadable binary non-dumpable, which would close
+      // the init's /proc/PID/ns files to the supervisor (native/src/run.c makes it dumpable again).
+      const dir = makeTempDir('unreadable');
+      // Root may read anything: as root, the unprivileged user runs root's 0711 copy in a root file
+      // system of its own; unprivileged, our own copy without the read bit.
+      const copy = isRoot() ? await rootfsCopy(busybox) : undefined;
+      try {
+        fs.chmodSync(dir, 0o755);
+        const binary = path.join(dir, 'strata-box');
+        fs.copyFileSync(strataBox, binary);
+        fs.chmodSync(binary, isRoot() ? 0o711 : 0o111);
+        if (copy) execFileSync('chown', ['-R', `${uidOf(SINGLE_ID_USER)}:${uidOf(SINGLE_ID_USER)}`, copy.dir]);
+        const script = 'ls /sys/class/net; cat /sys/class/net/lo/operstate';
+        const args = ['run', '--rootfs', copy?.dir ?? busybox, '--', '/bin/sh', '-c', script];
+        let r: { code: number | null; stdout: string; stderr: string };
+        if (isRoot()) r = await runAsUnprivileged(binary, args);
+        else {
+          const s = spawnSync(binary, args, { encoding: 'utf8' });
+          r = { code: s.status, stdout: s.stdout, stderr: s.stderr };
+        }
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^lo\n(unknown|up)\n$/);
+      } finally {
+        removeTree(dir);
+        copy?.dispose();
+      }
     });
 
     it('rejects bad flags with a usage message and exit code 240', async function () {
