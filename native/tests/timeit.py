@@ -8,7 +8,8 @@ time is the growth of RUSAGE_CHILDREN over the run, which then counts all of the
 
   python3 native/tests/timeit.py '{"commands": [["name", ["argv0", ...]], ...], "rounds": 40, "warmup": 2}'
 
-`{round}` in an argument becomes the round's number (per-run directories). A command that fails is
+`{round}` in an argument becomes the round's number (per-run directories). With "samples": true the
+output also lists every round's wall and CPU time ("wallSamples", "cpuSamples", in round order). A command that fails is
 reported on stderr and left out. Timing is done here, around posix_spawn and wait4, so no wrapper's
 own start-up is counted."""
 import ctypes
@@ -97,6 +98,10 @@ def main():
         for n, _ in job["commands"]
         if n not in failed and walls[n]
     ]
+    if job.get("samples"):  # every round's figures, in round order, for paired comparisons
+        for o in out:
+            o["wallSamples"] = walls[o["name"]]
+            o["cpuSamples"] = cpus[o["name"]]
     print(json.dumps(out))
 
 
