@@ -86,6 +86,34 @@ describe('strata-box apply and scan in the container user namespace (--userns)',
     });
   });
 
+  asRoot?.('as root: scan --single-id maps the range user alone, as a build step ran', async function () {
+    // A step's upper dir holds only the user's own files; the others here stand for what a
+    // single-id container could not have made, and are counted rather than mapped through the range.
+    const target = path.join(tmp, 'upper');
+    fs.mkdirSync(target);
+    fs.chownSync(target, uidOf(RANGE_USER), uidOf(RANGE_USER));
+    const [cmd, args] = asUserArgv(strataBox, ['apply', '--userns', target], RANGE_USER);
+    const applied = spawnSync(cmd, args, { input: await bytesOf(LAYER.filter((e) => e.entry.path !== 'secret')) });
+    assert.equal(applied.status, 0, applied.stderr.toString());
+    const scan = (flags: string[]) => {
+      const [scmd, sargs] = asUserArgv(strataBox, ['scan', ...flags, target], RANGE_USER);
+      return spawnSync(scmd, sargs);
+    };
+    const single = scan(['--userns', '--single-id']);
+    assert.equal(single.status, 0, single.stderr.toString());
+    const { entries, summary } = await decodeAll(single.stdout);
+    assert.deepEqual(Object.fromEntries(entries.map((e) => [e.path, `${e.uid}:${e.gid}`])), {
+      '.': '0:0',
+      'apt-owned': '65534:65534',
+      'daemon-owned': '65534:65534',
+      'root-owned': '0:0',
+    });
+    assert.equal(summary.unmappedOwners, 4, 'the uid and gid of two entries');
+    const bare = scan(['--single-id']);
+    assert.equal(bare.status, 240, 'a usage error');
+    assert.match(bare.stderr.toString(), /--single-id chooses the mapping of --userns; add --userns/);
+  });
+
   it('rootless or as root: container root is applied, other owners are counted, unreadable files are read', async function () {
     const target = path.join(tmp, 'layer');
     fs.mkdirSync(target);

@@ -32,10 +32,12 @@ const asRoot = () => process.getuid?.() === 0;
  * so the upper dir holds only the invoking user's files; an unprivileged scan still runs inside a
  * user namespace where that user is root (strata-box scan --userns): a step may leave a file or
  * folder of mode 000 (`chmod 000 /locked`), which only root of a namespace owning it may read. The
- * kernel maps the user back to 0. Root reads the dir directly, where owners are already 0.
+ * kernel maps the user back to 0. Root reads the dir directly, where owners are already 0. The
+ * namespace maps the user alone, as the step did (--single-id): a range user's scan needs no
+ * newuidmap then.
  */
-function stepScanOptions(): { userns?: boolean } {
-  return asRoot() ? {} : { userns: true };
+function stepScanOptions(): { userns?: boolean; singleId?: boolean } {
+  return asRoot() ? {} : { userns: true, singleId: true };
 }
 
 /**

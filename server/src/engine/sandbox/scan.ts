@@ -26,6 +26,11 @@ export interface ScanOptions {
    * container used a subordinate id range). Excludes uidMap/gidMap. Ignored as real root.
    */
   userns?: boolean;
+  /**
+   * With userns: map the invoking user alone (`strata-box scan --single-id`), as build steps run
+   * (`run --single-id`): no newuidmap for a user with a subuid range, about 10 ms a scan.
+   */
+  singleId?: boolean;
   /** Names the upper dir in error messages (e.g. "step 2 (apt)"). */
   where?: string;
 }
@@ -57,6 +62,7 @@ export async function* scanUpperDir(
       ...mapArgs('--uid-map', options.uidMap),
       ...mapArgs('--gid-map', options.gidMap),
       ...(options.userns ? ['--userns'] : []),
+      ...(options.userns && options.singleId ? ['--single-id'] : []),
       dir,
     ],
     signal,
