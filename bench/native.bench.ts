@@ -133,6 +133,8 @@ interface ModeResult {
 }
 
 const shmDirs: string[] = [];
+// strata-box's PATH inside when none is given (native/src/init.c).
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 // Rootless, crun runs in a pass of its own (see measureMode); these run beside it there.
 const IN_CRUN_PASS = "strata-box, in crun's pass";
 const FLOOR_IN_CRUN_PASS = "kernel floor, in crun's pass";
@@ -316,7 +318,9 @@ function measureMode(work: string, rootless: boolean): ModeResult {
   const cpu = measure(
     {
       commands: [
-        ['host', [`${rootfs}/bin/busybox`, 'sh', '-c', loop]],
+        // The same environment as inside (strata-box passes only PATH): the shell's variable
+        // lookups slow down with the hundred-odd npm_* variables `npm run` adds (5 % here).
+        ['host', ['env', '-i', `PATH=${DEFAULT_PATH}`, `${rootfs}/bin/busybox`, 'sh', '-c', loop]],
         ['inside', [strataBox, 'run', '--rootfs', rootfs, '--', '/bin/sh', '-c', loop]],
       ],
       rounds: CPU_RUNS,
