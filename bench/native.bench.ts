@@ -18,7 +18,7 @@ const strataBox = process.env.STRATA_BOX ?? path.join(repo, 'native', 'build', '
 // 150 rounds: a round of all tools takes ~0.1 s, and under load the medians of 40 still moved by ±1 ms.
 const RUNS = Number(process.env.BENCH_RUNS ?? 150);
 const PODMAN_RUNS = Number(process.env.BENCH_PODMAN_RUNS ?? 8);
-const CPU_RUNS = Number(process.env.BENCH_CPU_RUNS ?? 11);
+const CPU_RUNS = Number(process.env.BENCH_CPU_RUNS ?? 21);
 const WARMUP = 2;
 const ROOTLESS_USER = 'strata-test';
 const isRoot = process.getuid?.() === 0;
