@@ -22,8 +22,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 STEPS = [
     # Only in builds before the exec guard (the sealed-memfd re-exec on every run as root).
     ("old: re-exec from the sealed memfd", "(old) spawn, exec, options, copy into a sealed memfd"),
-    ("supervisor: main", "spawn (or re-exec), exec and dynamic linking of strata-box"),
-    ("supervisor: options parsed, id mapping chosen", "parse options, getpwuid, /etc/subuid"),
+    ("supervisor: main", "spawn (or re-exec) and exec of strata-box (and dynamic linking, where not static)"),
+    ("supervisor: options parsed, id mapping chosen", "parse options, the user's name and /etc/subuid"),
     ("supervisor: exec guard chosen", "exec guard (CVE-2019-5736) decision"),
     ("supervisor: cgroup, channel and signals ready", "cgroup, socketpair, signalfd, parent-death signal"),
     ("init: start", "clone: user, mount, pid, ipc, uts namespaces (before: and net)"),
