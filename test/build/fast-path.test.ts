@@ -57,6 +57,25 @@ describe('fast path: no-change build', function () {
     assert.equal(after.ino, before.ino);
   });
 
+  it("replays whichever way the launcher is reached: npm's .bin symlink, a relative path", async function () {
+    // bin/strata resolves only a symlink (readlink costs a process); the front end canonicalizes
+    // the install path, which is part of a plan's key, so every way finds the same plan.
+    const dir = copyExample('quickstart', env.workspace);
+    await primeBuild(env.home, dir);
+    const bin = path.join(dir, 'node_modules', '.bin');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.symlinkSync(path.relative(bin, launcher), path.join(bin, 'strata'));
+    for (const program of [
+      path.join(bin, 'strata'),
+      './node_modules/.bin/strata',
+      path.relative(dir, launcher),
+    ]) {
+      const r = await viaLauncher(['build'], env.home, dir, {}, program);
+      ok(r, program);
+      assertReplayed(r, program);
+    }
+  });
+
   it('replays --json output as NDJSON events with the same content', async function () {
     const dir = copyExample('quickstart', env.workspace);
     const nodeText = await primeBuild(env.home, dir, ['build', '--json']);
