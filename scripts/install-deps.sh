@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 pkgs=$(grep -vE '^\s*(#|$)' .ci/apt-packages.txt | xargs)
-missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done | xargs)
+# "install ok installed" only: a package removed but not purged still answers `dpkg -s`.
+missing=$(for p in $pkgs; do
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || echo "$p"
+done | xargs)
 [ -n "$missing" ] || exit 0
 sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
 echo "installing Debian packages: $missing"
