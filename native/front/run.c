@@ -52,6 +52,18 @@ static const char *failure_hint(int code) {
 }
 
 /* The number after "KEY": in one status line (the events are flat objects strata-box writes). */
+/* Node's name for a signal (sigabbrev_np is glibc's alone). */
+static const char *signal_name(int sig) {
+  static const char *const names[] = {
+      [SIGHUP] = "SIGHUP",   [SIGINT] = "SIGINT",   [SIGQUIT] = "SIGQUIT", [SIGILL] = "SIGILL",
+      [SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT", [SIGBUS] = "SIGBUS",   [SIGFPE] = "SIGFPE",
+      [SIGKILL] = "SIGKILL", [SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2",
+      [SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM", [SIGXCPU] = "SIGXCPU",
+      [SIGXFSZ] = "SIGXFSZ", [SIGSYS] = "SIGSYS",
+  };
+  return sig > 0 && (size_t)sig < sizeof names / sizeof *names && names[sig] ? names[sig] : "an unknown signal";
+}
+
 static bool json_number(const char *line, const char *key, long *out) {
   char pattern[64];
   snprintf(pattern, sizeof pattern, "\"%s\":", key);
@@ -257,8 +269,8 @@ int replay_run(const struct invocation *inv, const struct plan *p) {
     return 125;
   } else {
     if (box > 0 && WIFSIGNALED(wstatus))
-      fprintf(stderr, "strata: strata-box was killed by SIG%s without reporting a result\n",
-              sigabbrev_np(WTERMSIG(wstatus)) ? sigabbrev_np(WTERMSIG(wstatus)) : "?");
+      fprintf(stderr, "strata: strata-box was killed by %s without reporting a result\n",
+              signal_name(WTERMSIG(wstatus)));
     else
       fprintf(stderr, "strata: strata-box exited with code %d without reporting a result\n",
               box > 0 ? WEXITSTATUS(wstatus) : -1);

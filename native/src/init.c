@@ -23,6 +23,7 @@
 #include "channel.h"
 #include "execguard.h"
 #include "inroot.h"
+#include "libc_compat.h"
 #include "mounts.h"
 #include "netns.h"
 #include "phase.h"

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "inroot.h"
+#include "libc_compat.h"
 #include "phase.h"
 #include "util.h"
 
