@@ -197,7 +197,13 @@ function measureMode(work: string, rootless: boolean): ModeResult {
   const floor = path.join(base, 'ns-floor');
   const floorCc = have('musl-gcc') ? ['musl-gcc', '-static'] : have('cc') ? ['cc'] : undefined;
   if (floorCc) {
-    execFileSync(floorCc[0], [...floorCc.slice(1), '-O2', '-o', floor, path.join(repo, 'native', 'tests', 'ns-floor.c')]);
+    execFileSync(floorCc[0], [
+      ...floorCc.slice(1),
+      '-O2',
+      '-o',
+      floor,
+      path.join(repo, 'native', 'tests', 'ns-floor.c'),
+    ]);
     cmds.push(['kernel floor', [floor, rootfs, '/bin/true']]);
   }
   if (have('bwrap'))
