@@ -5,10 +5,13 @@ import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { hasCommand, makeTempDir, removeTree, repoRoot, requirePrerequisites, strataBox } from '../support';
+import { hasCommand, makeTempDir, removeTree, repoRoot, requirePrerequisites } from '../support';
 import { imageRootfs } from './images';
 
-const strataFront = path.join(path.dirname(strataBox), 'strata-front');
+// What `npm run build` made, whichever binary STRATA_BOX points the other suites at (the sanitizer
+// build is dynamic on purpose).
+const strataBox = path.join(repoRoot, 'native', 'build', 'strata-box');
+const strataFront = path.join(repoRoot, 'native', 'build', 'strata-front');
 const PT_INTERP = 3;
 const PT_NOTE = 4;
 const NT_GNU_ABI_TAG = 1;
