@@ -51,7 +51,6 @@ static const char *failure_hint(int code) {
   }
 }
 
-/* The number after "KEY": in one status line (the events are flat objects strata-box writes). */
 /* Node's name for a signal (sigabbrev_np is glibc's alone). */
 static const char *signal_name(int sig) {
   static const char *const names[] = {
@@ -64,6 +63,7 @@ static const char *signal_name(int sig) {
   return sig > 0 && (size_t)sig < sizeof names / sizeof *names && names[sig] ? names[sig] : "an unknown signal";
 }
 
+/* The number after "KEY": in one status line (the events are flat objects strata-box writes). */
 static bool json_number(const char *line, const char *key, long *out) {
   char pattern[64];
   snprintf(pattern, sizeof pattern, "\"%s\":", key);

@@ -1,5 +1,6 @@
-/* strata-box is linked statically (Makefile), and a static glibc's getpwuid() would load the host's
- * NSS modules, which must come from the very glibc it was linked with. So: /etc/passwd first, which
+/* strata-box is linked statically (Makefile): against musl, whose getpwuid() knows no NSS, or
+ * against glibc, whose static getpwuid() would load the host's NSS modules, which must come from
+ * the very glibc it was linked with. So: /etc/passwd first, which
  * knows local users, then `getent passwd UID`, glibc's own tool, which asks every NSS source the
  * host configures (LDAP or SSSD users on a cluster). The second costs a fork and exec and is only
  * reached for users that /etc/passwd does not list. */
